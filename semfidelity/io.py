@@ -1,0 +1,135 @@
+"""Image input: paths, PIL images, NumPy arrays and tensors -> float32 NCHW RGB in [0, 1].
+
+Conversion rules (documented in README "Inputs"):
+
+* file paths are decoded with Pillow, EXIF orientation applied, palette/greyscale/CMYK/16-bit
+  converted to RGB; an alpha channel is dropped only for files (for arrays and tensors a
+  4-channel input is an error, see :func:`as_tensor`);
+* ``uint8`` arrays are divided by 255, ``uint16`` by 65535, float arrays are taken as [0, 1];
+* NumPy arrays are HWC (or HW); tensors are CHW or NCHW and must already be floating point;
+* single-channel inputs are repeated to three channels.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+__all__ = ["ImageLike", "load_image", "as_tensor", "IMAGE_EXTENSIONS"]
+
+ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
+)
+
+
+def _pil_to_array(img: Image.Image) -> np.ndarray:
+    """Decode a PIL image to an HWC float32 RGB array in [0, 1]."""
+    img = ImageOps.exif_transpose(img)
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        arr = np.clip(arr / scale, 0.0, 1.0).astype(np.float32)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        return np.repeat(np.clip(arr, 0.0, 1.0)[..., None], 3, axis=2)
+    if mode != "RGB":
+        if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+            img = img.convert("RGBA").convert("RGB")
+        else:
+            img = img.convert("RGB")
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def load_image(path: str | os.PathLike) -> torch.Tensor:
+    """Read an image file as a float32 ``(1, 3, H, W)`` tensor in [0, 1].
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a decodable image (the message names the path).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"image file not found: {str(p)!r}")
+    try:
+        with Image.open(p) as img:
+            img.load()
+            arr = _pil_to_array(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"cannot decode image {str(p)!r}: {exc}") from exc
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+
+
+def _array_to_tensor(arr: np.ndarray, name: str) -> torch.Tensor:
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim == 4:
+        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)
+    elif arr.ndim == 3:
+        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+    else:
+        raise ValueError(
+            f"{name}: expected a NumPy array of shape (H, W), (H, W, C) or (N, H, W, C), "
+            f"got shape {tuple(arr.shape)}"
+        )
+    if arr.dtype == np.uint8:
+        return t.float() / 255.0
+    if arr.dtype == np.uint16:
+        return t.float() / 65535.0
+    if arr.dtype == np.bool_:
+        return t.float()
+    if np.issubdtype(arr.dtype, np.floating):
+        return t.float()
+    raise TypeError(
+        f"{name}: expected a uint8, uint16 or float NumPy array, got dtype {arr.dtype}"
+    )
+
+
+def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
+    """Convert any supported image input to a float32 NCHW tensor (not yet validated).
+
+    Tensors keep their device and (floating) dtype except that float16/bfloat16/float64 are
+    kept as given so that ``Metric`` can decide; non-floating tensors raise ``TypeError``.
+    A 3-D tensor is a batch of one; a 2-D tensor is one single-channel image.
+    """
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            raise TypeError(
+                f"{name}: expected a floating-point tensor with values in [0, 1], got dtype "
+                f"{x.dtype}; convert with x.float() / 255 for 8-bit images"
+            )
+        if x.ndim == 2:
+            x = x[None, None]
+        elif x.ndim == 3:
+            x = x.unsqueeze(0)
+        elif x.ndim != 4:
+            raise ValueError(
+                f"{name}: expected a tensor of shape (C, H, W) or (N, C, H, W), got ndim={x.ndim} "
+                f"with shape {tuple(x.shape)}"
+            )
+        return x
+    if isinstance(x, (str, os.PathLike)):
+        return load_image(x)
+    if isinstance(x, Image.Image):
+        arr = _pil_to_array(x)
+        return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+    if isinstance(x, np.ndarray):
+        return _array_to_tensor(x, name)
+    if isinstance(x, (list, tuple)) and x:
+        parts = [as_tensor(item, f"{name}[{i}]") for i, item in enumerate(x)]
+        shapes = {tuple(p.shape[1:]) for p in parts}
+        if len(shapes) != 1:
+            raise ValueError(f"{name}: all images of a list must have one shape, got {sorted(shapes)}")
+        return torch.cat(parts, dim=0)
+    raise TypeError(
+        f"{name}: expected a torch.Tensor, NumPy array, PIL image, file path or a list of them, "
+        f"got {type(x).__name__}"
+    )

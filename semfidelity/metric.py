@@ -1,0 +1,206 @@
+"""The :class:`Metric` base class: the metric contract shared by every registered metric.
+
+A subclass implements ``score(pred, target) -> (B,)`` on validated float32 NCHW RGB tensors in
+[0, 1] that already sit on the metric's device; everything else (conversion, validation, device
+placement, broadcasting, loss mode, frozen weights) lives here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from semfidelity.io import ImageLike, as_tensor
+from semfidelity.registry import MetricSpec
+
+__all__ = ["Metric", "resolve_device"]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; strings are parsed by ``torch.device``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device: cannot parse {device!r} as a torch device ({exc})") from exc
+
+
+class Metric(nn.Module):
+    """Base class of all metrics. Call as ``metric(pred, target) -> Tensor[B]``.
+
+    ``pred`` is the SR output, ``target`` the reference (ground truth). Both accept tensors
+    (``(C,H,W)`` or ``(N,C,H,W)``, float, RGB or single channel, values in [0, 1]), PIL images,
+    HWC NumPy arrays (uint8/uint16/float) and file paths. A ``target`` with batch 1 is
+    broadcast against a ``pred`` batch of N.
+
+    With ``as_loss=True`` the call returns a scalar that is lower-better
+    (see :meth:`to_loss`) and gradients flow to ``pred`` only.
+    """
+
+    spec: MetricSpec
+
+    def __init__(self, *, device: str | torch.device | None = None, as_loss: bool = False) -> None:
+        super().__init__()
+        if not isinstance(as_loss, bool):
+            raise TypeError(f"as_loss: expected a bool, got {type(as_loss).__name__}")
+        self.as_loss = as_loss
+        self._device = resolve_device(device)
+        specs = getattr(type(self), "_semfid_specs", {})
+        if len(specs) == 1:  # built directly from its class rather than create_metric
+            self.spec = next(iter(specs.values()))
+
+    # ----------------------------------------------------------------- metadata
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def lower_better(self) -> bool:
+        return self.spec.lower_better
+
+    @property
+    def higher_better(self) -> bool:
+        return not self.spec.lower_better
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        return self.spec.score_range
+
+    @property
+    def requires_reference(self) -> bool:
+        return self.spec.requires_reference
+
+    @property
+    def differentiable(self) -> bool:
+        return self.spec.differentiable
+
+    @property
+    def min_size(self) -> int:
+        return self.spec.min_size
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def extra_repr(self) -> str:
+        return f"name={self.spec.name!r}, device={self._device}, as_loss={self.as_loss}"
+
+    # ------------------------------------------------------------ module state
+    def finalize(self) -> Metric:
+        """Freeze parameters, switch to eval mode and move to the metric's device.
+
+        Called by :func:`semfidelity.create_metric` after construction.
+        """
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.eval()
+        self.to(self._device)
+        return self
+
+    def train(self, mode: bool = True) -> Metric:
+        # Metric weights are frozen statistics of a pretrained model: always eval mode.
+        return super().train(False)
+
+    def to(self, *args: Any, **kwargs: Any) -> Metric:
+        out = super().to(*args, **kwargs)
+        device = kwargs.get("device")
+        if device is None:
+            for a in args:
+                if isinstance(a, (str, torch.device)):
+                    device = a
+                    break
+        if device is not None:
+            self._device = torch.device(device)
+        return out
+
+    # --------------------------------------------------------------- validation
+    def _check(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        c = x.shape[1]
+        if c == 4:
+            raise ValueError(
+                f"{name}: expected 1 or 3 channels, got 4 (RGBA?); drop alpha first, "
+                f"e.g. x[:, :3] or PIL image.convert('RGB')"
+            )
+        if c not in (1, 3):
+            raise ValueError(
+                f"{name}: expected 1 or 3 channels in dim 1 of an NCHW tensor, got {c} "
+                f"(shape {tuple(x.shape)}); is the input HWC? use x.permute(0, 3, 1, 2)"
+            )
+        if x.shape[0] == 0:
+            raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
+        h, w = x.shape[-2:]
+        if min(h, w) < self.spec.min_size:
+            raise ValueError(
+                f"{name}: image of size {h}x{w} is smaller than the minimum {self.spec.min_size}x"
+                f"{self.spec.min_size} that metric {self.spec.name!r} needs"
+            )
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name}: contains NaN or Inf values")
+        if not self.as_loss:
+            lo, hi = float(x.min()), float(x.max())
+            if lo < 0.0 or hi > 1.0:
+                hint = " (looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
+                raise ValueError(
+                    f"{name}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}"
+                )
+        if c == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return x
+
+    def prepare(self, pred: ImageLike, target: ImageLike | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Convert, validate and move both inputs; returns float32 NCHW RGB tensors.
+
+        ``target`` keeps batch 1 when it is broadcast over a larger ``pred`` batch, so that a
+        metric can compute reference-side work (e.g. an embedding) once.
+        """
+        p = as_tensor(pred, "pred")
+        p = self._check(p, "pred").to(self._device, torch.float32, non_blocking=True)
+        if target is None:
+            if self.spec.requires_reference:
+                raise ValueError(f"target: metric {self.spec.name!r} requires a reference image")
+            return p, None
+        t = as_tensor(target, "target")
+        t = self._check(t, "target").to(self._device, torch.float32, non_blocking=True)
+        if p.shape[-2:] != t.shape[-2:]:
+            raise ValueError(
+                f"pred and target must have the same height and width, got pred "
+                f"{tuple(p.shape[-2:])} and target {tuple(t.shape[-2:])}"
+            )
+        if t.shape[0] not in (1, p.shape[0]):
+            raise ValueError(
+                f"target batch must be 1 or equal to the pred batch ({p.shape[0]}), got {t.shape[0]}"
+            )
+        if self.as_loss or t.requires_grad:
+            t = t.detach()
+        return p, t
+
+    # ------------------------------------------------------------------- calls
+    def score(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """Return one float32 score per image, shape ``(B,)``; implemented by subclasses."""
+        raise NotImplementedError
+
+    def to_loss(self, scores: torch.Tensor) -> torch.Tensor:
+        """Turn ``(B,)`` scores into a lower-better scalar loss.
+
+        Lower-better metrics: ``mean(score)``. Higher-better metrics with a finite upper
+        bound ``hi``: ``mean(hi - score)`` (``1 - score`` for scores in [0, 1]); with an
+        unbounded upper end (PSNR): ``mean(-score)``.
+        """
+        if self.spec.lower_better:
+            return scores.mean()
+        hi = self.spec.score_range[1]
+        if math.isfinite(hi):
+            return (hi - scores).mean()
+        return (-scores).mean()
+
+    def forward(self, pred: ImageLike, target: ImageLike | None = None) -> torch.Tensor:
+        p, t = self.prepare(pred, target)
+        if self.as_loss:
+            return self.to_loss(self.score(p, t))
+        # Scores keep a graph only when the caller asked for gradients on pred.
+        with torch.set_grad_enabled(torch.is_grad_enabled() and p.requires_grad):
+            return self.score(p, t).float()

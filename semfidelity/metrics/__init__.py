@@ -1,0 +1,3 @@
+"""Registered metrics. Importing this package registers every built-in metric."""
+
+from semfidelity.metrics import classical  # noqa: F401

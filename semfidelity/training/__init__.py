@@ -1,0 +1,1 @@
+"""semfidelity.training"""
