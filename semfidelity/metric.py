@@ -197,10 +197,40 @@ class Metric(nn.Module):
             return (hi - scores).mean()
         return (-scores).mean()
 
+    def compute_map(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """Spatial map ``(B, 1, H, W)`` at input resolution; for metrics with ``has_map``."""
+        raise NotImplementedError
+
+    def compute_components(
+        self, pred: torch.Tensor, target: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """Named ``(B,)`` sub-scores; for metrics with ``has_components``."""
+        raise NotImplementedError
+
+    def _grad_context(self, pred: torch.Tensor):
+        # A graph is kept in loss mode, or when the caller asked for gradients on pred.
+        return torch.set_grad_enabled(
+            torch.is_grad_enabled() and (self.as_loss or pred.requires_grad)
+        )
+
     def forward(self, pred: ImageLike, target: ImageLike | None = None) -> torch.Tensor:
         p, t = self.prepare(pred, target)
-        if self.as_loss:
-            return self.to_loss(self.score(p, t))
-        # Scores keep a graph only when the caller asked for gradients on pred.
-        with torch.set_grad_enabled(torch.is_grad_enabled() and p.requires_grad):
-            return self.score(p, t).float()
+        with self._grad_context(p):
+            scores = self.score(p, t).float()
+            return self.to_loss(scores) if self.as_loss else scores
+
+    def map(self, pred: ImageLike, target: ImageLike | None = None) -> torch.Tensor:
+        """Per-pixel map ``(B, 1, H, W)`` (same orientation as the score)."""
+        if not self.spec.has_map:
+            raise NotImplementedError(f"metric {self.spec.name!r} has no spatial map")
+        p, t = self.prepare(pred, target)
+        with self._grad_context(p):
+            return self.compute_map(p, t)
+
+    def components(self, pred: ImageLike, target: ImageLike | None = None) -> dict[str, torch.Tensor]:
+        """Named ``(B,)`` sub-scores of a composite metric, including the total."""
+        if not self.spec.has_components:
+            raise NotImplementedError(f"metric {self.spec.name!r} has no components")
+        p, t = self.prepare(pred, target)
+        with self._grad_context(p):
+            return self.compute_components(p, t)

@@ -1,0 +1,60 @@
+"""Shared fixtures: real SR images from ../shared/data (see its SOURCES.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SEMFID_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+SET5 = ("baby", "bird", "butterfly", "head", "woman")
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _to_tensor(img: Image.Image) -> torch.Tensor:
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def load_png(path: Path) -> torch.Tensor:
+    with Image.open(path) as img:
+        return _to_tensor(img)
+
+
+def set5_bicubic_pair(name: str, scale: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """(bicubic x``scale`` upsampling of the MATLAB-bicubic LR, HR), cropped to a common size."""
+    hr_img = Image.open(DATA / "set5_swinir" / "HR" / f"{name}.png").convert("RGB")
+    lr_img = Image.open(DATA / "set5_swinir" / "LR_bicubic" / f"X{scale}" / f"{name}x{scale}.png")
+    up = lr_img.convert("RGB").resize((lr_img.width * scale, lr_img.height * scale), Image.BICUBIC)
+    w, h = min(up.width, hr_img.width), min(up.height, hr_img.height)
+    return _to_tensor(up.crop((0, 0, w, h))), _to_tensor(hr_img.crop((0, 0, w, h)))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not DATA.is_dir():
+        raise FileNotFoundError(f"shared test data not found at {DATA}; set SEMFID_SHARED")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def set5_pairs(shared_data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """name -> (pred = bicubic x4 upsampled LR, target = HR), float32 (1,3,H,W) in [0,1]."""
+    return {n: set5_bicubic_pair(n) for n in SET5}
+
+
+@pytest.fixture(scope="session")
+def baboon(shared_data) -> dict[str, torch.Tensor]:
+    """Set14 baboon GT and two real ESRGAN x4 outputs, all (1,3,480,492)."""
+    d = shared_data / "baboon_x4_esrgan"
+    gt = load_png(d / "gt" / "baboon_492x480.png")
+    xinntao = load_png(d / "sr" / "baboon_ESRGAN_xinntao_500x480.png")[..., :492]
+    lornatang = load_png(d / "sr" / "baboon_ESRGAN_lornatang_492x480.png")
+    return {"gt": gt, "esrgan_xinntao": xinntao, "esrgan_lornatang": lornatang}
