@@ -1,0 +1,35 @@
+"""README's fresh-machine commands stay true: CI runs exactly README's test command."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+
+def _fenced_commands(text: str) -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return [line.strip() for b in blocks for line in b.splitlines() if line.strip()]
+
+
+def test_ci_runs_readme_test_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    test_cmds = [c for c in _fenced_commands(readme) if "pytest" in c]
+    assert len(test_cmds) == 1, test_cmds
+    ci_lines = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert test_cmds[0] in ci_lines
+
+
+def test_readme_main_job_uses_examples_and_registered_metrics():
+    import semfidelity
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    job = [c for c in _fenced_commands(readme) if c.startswith("python3 -m venv") and "semfid-score" in c]
+    assert len(job) == 1, job
+    metrics = re.search(r"--metrics (\S+)", job[0]).group(1).split(",")
+    known = set(semfidelity.list_metrics())
+    assert set(metrics) <= known, set(metrics) - known
+    for metric in metrics:
+        assert not semfidelity.metric_info(metric)["weights"], f"{metric} needs downloaded weights"
+    assert (REPO / "examples" / "ref").is_dir() and (REPO / "examples" / "pred").is_dir()
