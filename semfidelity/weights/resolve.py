@@ -103,7 +103,11 @@ def resolve(
         )
     reason = offline_reason()
     if reason is not None or not download:
-        why = f"downloading is disabled by {reason}" if reason else "download=False was given"
+        why = (
+            f"downloading is disabled by {reason}"
+            if reason
+            else "downloading was not requested (download=False)"
+        )
         raise WeightNotFoundError(not_found_message(entry, places, why))
     file, sha256 = download_entry(entry)
     remember_verified(entry, file, sha256)
