@@ -88,7 +88,9 @@ def _array_to_tensor(arr: np.ndarray, name: str) -> torch.Tensor:
         return t.float()
     if np.issubdtype(arr.dtype, np.floating):
         return t.float()
-    raise TypeError(f"{name}: expected a uint8, uint16 or float NumPy array, got dtype {arr.dtype}")
+    raise TypeError(
+        f"{name}: expected a uint8, uint16 or float NumPy array, got dtype {arr.dtype}"
+    )
 
 
 def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
@@ -125,9 +127,7 @@ def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
         parts = [as_tensor(item, f"{name}[{i}]") for i, item in enumerate(x)]
         shapes = {tuple(p.shape[1:]) for p in parts}
         if len(shapes) != 1:
-            raise ValueError(
-                f"{name}: all images of a list must have one shape, got {sorted(shapes)}"
-            )
+            raise ValueError(f"{name}: all images of a list must have one shape, got {sorted(shapes)}")
         return torch.cat(parts, dim=0)
     raise TypeError(
         f"{name}: expected a torch.Tensor, NumPy array, PIL image, file path or a list of them, "

@@ -151,9 +151,7 @@ class Metric(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         return x
 
-    def prepare(
-        self, pred: ImageLike, target: ImageLike | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def prepare(self, pred: ImageLike, target: ImageLike | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Convert, validate and move both inputs; returns float32 NCHW RGB tensors.
 
         ``target`` keeps batch 1 when it is broadcast over a larger ``pred`` batch, so that a
@@ -229,9 +227,7 @@ class Metric(nn.Module):
         with self._grad_context(p):
             return self.compute_map(p, t)
 
-    def components(
-        self, pred: ImageLike, target: ImageLike | None = None
-    ) -> dict[str, torch.Tensor]:
+    def components(self, pred: ImageLike, target: ImageLike | None = None) -> dict[str, torch.Tensor]:
         """Named ``(B,)`` sub-scores of a composite metric, including the total."""
         if not self.spec.has_components:
             raise NotImplementedError(f"metric {self.spec.name!r} has no components")
