@@ -91,7 +91,7 @@ class HubServer:
 
     def __init__(self) -> None:
         self.repos: dict[str, _Repo] = {}
-        self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.log: list[tuple[str, str, dict[str, str]]] = []  # (method, path, lowercase headers)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._hub = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, cdn=False))
@@ -231,7 +231,9 @@ def _handler(server: HubServer, *, cdn: bool) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _log(self) -> None:
-            server.log.append((self.command, self.path, dict(self.headers)))
+            server.log.append(
+                (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+            )
 
         def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
             self.send_response(status)
@@ -364,3 +366,31 @@ def _handler(server: HubServer, *, cdn: bool) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": f"no route {path}"})
 
     return Handler
+
+
+def isolate_hub_env(monkeypatch, root, endpoint: str | None = None) -> None:
+    """Point every cache at ``root`` and the Hub at ``endpoint``; clear offline switches.
+
+    Sets ``HF_HOME``, ``TORCH_HOME``, ``HF_ENDPOINT`` and unsets ``HF_HUB_CACHE``,
+    ``SEMFID_WEIGHTS_DIR``, ``SEMFID_CACHE_DIR``, ``SEMFID_WEIGHTS_MANIFEST`` and the offline
+    variables. ``huggingface_hub`` read ``HF_HUB_OFFLINE`` at import, so its constant is reset too.
+    """
+    from huggingface_hub import constants
+
+    for var in (
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "SEMFID_WEIGHTS_DIR",
+        "SEMFID_CACHE_DIR",
+        "SEMFID_WEIGHTS_MANIFEST",
+        "SEMFID_OFFLINE",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_TOKEN",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(root / "hf_home"))
+    monkeypatch.setenv("TORCH_HOME", str(root / "torch_home"))
+    if endpoint is not None:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

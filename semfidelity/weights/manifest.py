@@ -27,7 +27,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WeightEntry:
     """One pretrained file.
 
@@ -57,11 +57,11 @@ class WeightEntry:
     """
 
     id: str
-    repo_id: str | None
+    repo_id: str | None = None
     filename: str
-    revision: str | None
-    sha256: str | None
-    size: int | None
+    revision: str | None = None
+    sha256: str | None = None
+    size: int | None = None
     license: str
     source: str
     description: str
