@@ -617,11 +617,16 @@ def _weight_access_violations(source: str, label: str) -> list[str]:
                 f"{where}: pretrained={pretrained.value!r} lets a library download weights"
             )
         tv_weights = keywords.get("weights")
-        if isinstance(tv_weights, ast.Attribute) and tv_weights.value is not None:
-            if getattr(tv_weights.value, "id", "").endswith("_Weights"):
-                found.append(
-                    f"{where}: torchvision weights enum downloads from download.pytorch.org"
-                )
+        if isinstance(tv_weights, ast.Attribute):
+            enum = tv_weights.value
+            enum_name = enum.attr if isinstance(enum, ast.Attribute) else getattr(enum, "id", "")
+            if enum_name.endswith("_Weights"):
+                found.append(f"{where}: torchvision weights enum downloads (download.pytorch.org)")
+        if isinstance(tv_weights, ast.Constant) and tv_weights.value in (
+            "DEFAULT",
+            "IMAGENET1K_V1",
+        ):
+            found.append(f"{where}: torchvision weights={tv_weights.value!r} downloads")
     return found
 
 
