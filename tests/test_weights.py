@@ -408,6 +408,17 @@ def test_404_gives_a_clear_error(tmp_path, monkeypatch, hub, missing):
     assert cache_files(tmp_path) == []
 
 
+def test_unreachable_endpoint_gives_a_clear_error(tmp_path, monkeypatch):
+    with HubServer() as server:
+        write_manifest(tmp_path, monkeypatch, hub_entry(server, "tiny", tiny_bytes()))
+        endpoint = server.endpoint
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)  # the server is gone: connection refused
+    with pytest.raises(weights.WeightDownloadError, match="could not connect") as info:
+        weights.resolve("tiny")
+    assert endpoint in str(info.value) and "HF_ENDPOINT" in str(info.value)
+    assert cache_files(tmp_path) == []
+
+
 def _resolve_in_child(weight_id: str, results) -> None:
     try:
         results.put(("ok", str(weights.resolve(weight_id))))
