@@ -33,6 +33,7 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import re
 import socket
 import threading
@@ -389,6 +390,10 @@ def isolate_hub_env(monkeypatch, root, endpoint: str | None = None) -> None:
         "HF_TOKEN",
     ):
         monkeypatch.delenv(var, raising=False)
+    for var in ("NO_PROXY", "no_proxy"):  # a CI proxy must not intercept the loopback server
+        monkeypatch.setenv(
+            var, ",".join(filter(None, [os.environ.get(var), "127.0.0.1", "localhost"]))
+        )
     monkeypatch.setenv("HF_HOME", str(root / "hf_home"))
     monkeypatch.setenv("TORCH_HOME", str(root / "torch_home"))
     if endpoint is not None:
