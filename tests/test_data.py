@@ -89,7 +89,9 @@ def test_dataset_size_mismatch_and_resize(tmp_path):
     assert item["reason"] == "size_mismatch" and "ref 12x20" in item["error"]
     item = PairDataset([pair], resize_pred_to_ref=True)[0]
     assert item["reason"] == "" and item["pred"].shape == (3, 12, 20)
-    assert item["pred"].dtype == torch.float32 and 0 <= item["pred"].min() <= item["pred"].max() <= 1
+    assert (
+        item["pred"].dtype == torch.float32 and 0 <= item["pred"].min() <= item["pred"].max() <= 1
+    )
 
 
 def _item(i, h, w, reason=""):
@@ -99,7 +101,13 @@ def _item(i, h, w, reason=""):
 def test_size_batcher_groups_by_size_and_bounds_memory():
     b = SizeBatcher(batch_size=2, max_pixels=1000, max_buffered=3)
     out = []
-    for it in [_item(0, 8, 8), _item(1, 4, 4), _item(2, 8, 8), _item(3, 30, 30), _item(4, 4, 4, "x")]:
+    for it in [
+        _item(0, 8, 8),
+        _item(1, 4, 4),
+        _item(2, 8, 8),
+        _item(3, 30, 30),
+        _item(4, 4, 4, "x"),
+    ]:
         out += [[x["index"] for x in batch] for batch in b.add(it)]
     out += [[x["index"] for x in batch] for batch in b.flush()]
     # 8x8 pair fills a batch; 30x30 (900 px) is alone (max_pixels); failures pass through.
