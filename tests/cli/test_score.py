@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import toy_metrics  # noqa: F401  (registers the toy metrics)
 import torch
+import toy_metrics  # noqa: F401  (registers the toy metrics)
 from imgs import write_pairs
 from PIL import Image
 
@@ -90,20 +90,50 @@ def test_failures_are_rows_and_exit_1(tmp_path, capsys):
     assert rows["small"]["psnr"] != "" and rows["small"]["toy_fail"] != ""
     assert rows["sub/img03"]["error"] == "" and rows["sub/img00"]["error"] == ""
     text = capsys.readouterr().out
-    for fragment in ("decode: 1", "metric_error: 1", "too_small: 1", "unmatched_pred: 1",
-                     "extra.png", "img01: decode"):  # fmt: skip
+    for fragment in (
+        "decode: 1",
+        "metric_error: 1",
+        "too_small: 1",
+        "unmatched_pred: 1",
+        "extra.png",
+        "img01: decode",
+    ):
         assert fragment in text
 
 
 def test_maps_components_amp_and_options(tmp_path):
     ref, pred = write_pairs(tmp_path, n=3)
     out, maps = tmp_path / "s.csv", tmp_path / "maps"
-    args = [str(ref), str(pred), "--metrics", "toy_absdiff,toy_parts,toy_amp,psnr", "--out",
-            str(out), "--maps", str(maps), "--components", "--amp", "--opt", "psnr.data_range=2"]  # fmt: skip
+    args = [
+        str(ref),
+        str(pred),
+        "--metrics",
+        "toy_absdiff,toy_parts,toy_amp,psnr",
+        "--out",
+        str(out),
+        "--maps",
+        str(maps),
+        "--components",
+        "--amp",
+        "--opt",
+        "psnr.data_range=2",
+    ]
     assert main(args) == 0
     rows = read_csv(out)
-    assert list(rows[0]) == ["key", "ref", "pred", "height", "width", "toy_absdiff", "toy_parts",
-                             "toy_parts.red", "toy_parts.blue", "toy_amp", "psnr", "error"]  # fmt: skip
+    assert list(rows[0]) == [
+        "key",
+        "ref",
+        "pred",
+        "height",
+        "width",
+        "toy_absdiff",
+        "toy_parts",
+        "toy_parts.red",
+        "toy_parts.blue",
+        "toy_amp",
+        "psnr",
+        "error",
+    ]
     for r in rows:
         p, t = load_image(r["pred"]), load_image(r["ref"])
         red = 1 - (p[:, 0] - t[:, 0]).abs().mean().item()
@@ -156,7 +186,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
             str(out),
             "--plugin",
             "toy_metrics",
-        ],  # fmt: skip
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
