@@ -217,7 +217,10 @@ def _existing_rows(out: Path, fmt: str, columns: list[str], ctx: DistContext) ->
     """Rows already in ``out`` and in part files of an interrupted multi-process run."""
     rows: list[dict] = []
     for path in [out, *sorted(out.parent.glob(out.name + ".rank*.part"))]:
-        have, part = read_rows(path, fmt)
+        try:
+            have, part = read_rows(path, fmt)
+        except OutputError as exc:
+            raise UsageError(f"--resume: {exc}") from None
         if have is not None and list(have) != columns:
             raise UsageError(
                 f"--resume: {str(path)!r} has columns {have}, this run writes {columns}; use the "
