@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import toy_metrics  # noqa: F401  (registers the toy metrics)
 from imgs import write_pairs
@@ -38,7 +39,7 @@ def test_rows_match_the_python_api_and_summary(tmp_path, capsys):
     psnr = semfidelity.create_metric("psnr", device="cpu")
     for r in rows:
         want = psnr(load_image(r["pred"]), load_image(r["ref"])).item()
-        assert float(r["psnr"]) == want and r["error"] == ""
+        assert float(r["psnr"]) == pytest.approx(want, rel=1e-6) and r["error"] == ""
         assert (int(r["height"]), int(r["width"])) == tuple(load_image(r["ref"]).shape[-2:])
     text = capsys.readouterr().out
     assert "5 pairs, 5 scored without error" in text
@@ -140,7 +141,7 @@ def test_maps_components_amp_and_options(tmp_path):
         assert abs(float(r["toy_parts.red"]) - red) < 1e-6
         assert float(r["toy_amp"]) == 1.0  # ran under autocast
         want = semfidelity.create_metric("psnr", data_range=2.0)(p, t).item()
-        assert float(r["psnr"]) == want
+        assert float(r["psnr"]) == pytest.approx(want, rel=1e-6)
         png = maps / "toy_absdiff" / f"{r['key']}.png"
         with Image.open(png) as im:
             assert im.mode == "RGB" and im.size == (int(r["width"]), int(r["height"]))
