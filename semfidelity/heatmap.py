@@ -47,7 +47,9 @@ def colorize(
     if cmap not in COLORMAPS:
         raise ValueError(f"cmap: expected one of {sorted(COLORMAPS)}, got {cmap!r}")
     arr = values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else values
-    arr = np.asarray(arr, dtype=np.float64).squeeze()
+    arr = np.asarray(arr, dtype=np.float64)
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
     if arr.ndim != 2:
         raise ValueError(
             f"values: expected a 2-D map (H, W) or (1, 1, H, W), got shape {np.shape(values)}"
