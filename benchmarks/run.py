@@ -66,7 +66,7 @@ CUDA_THROUGHPUT_TARGETS = {"tws": 1000.0, "ssim": 5000.0}
 
 # Rough working memory of one call, in multiples of the two input tensors; used only to skip
 # cells that cannot fit (an OOM kill on Linux cannot be caught).
-MEMORY_FACTOR = 24.0
+MEMORY_FACTOR = 12.0
 
 
 # --------------------------------------------------------------------------- machine
@@ -274,8 +274,16 @@ def measure_cell(
     repeats: int,
     max_cell_s: float,
     seed: int,
+    cost: dict[tuple[str, str], float] | None = None,
+    max_call_s: float = math.inf,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Time every implementation on the same inputs; returns (rows, skipped)."""
+    """Time every implementation on the same inputs; returns (rows, skipped).
+
+    ``cost`` maps ``(metric, impl)`` to the seconds per pair-pixel measured in an earlier cell;
+    an implementation predicted to need more than ``max_call_s`` for one call is skipped (a slow
+    per-image peer at 1024x1024, batch 32 would otherwise take many minutes). It is updated.
+    """
+    cost = {} if cost is None else cost
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     pred, target = make_inputs(size, batch, device, seed)
@@ -290,6 +298,11 @@ def measure_cell(
         }
         if size < impl.min_size:
             skipped.append({**base, "reason": f"min_size {impl.min_size}"})
+            continue
+        predicted = cost.get((impl.metric, impl.name), 0.0) * batch * size * size
+        if predicted > max_call_s:
+            reason = f"predicted {predicted:.0f} s per call > --max-call-seconds {max_call_s:g}"
+            skipped.append({**base, "reason": reason})
             continue
         try:
             with peak_memory(device) as mem:  # warm-up call: excluded from timing
@@ -313,6 +326,7 @@ def measure_cell(
             row["times"].append(time.perf_counter() - t0)
     for impl, row in live:
         lat = statistics.median(row["times"])
+        cost[(impl.metric, impl.name)] = lat / (batch * size * size)
         row.update(
             latency_ms=lat * 1e3,
             pairs_per_s=batch / lat,
@@ -336,6 +350,47 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
         best = max(peer_rates) if peer_rates else None
         for r in cell:
             r["vs_fastest_peer"] = r["pairs_per_s"] / best if best else None
+
+
+def missed_cpu_target(rows: list[dict[str, Any]], metric: str) -> bool:
+    """True when ``metric`` was measured at the CPU target cell and is below its goal."""
+    size, batch = CPU_TARGET_CELL
+    cell = [r for r in rows if (r["metric"], r["size"], r["batch"]) == (metric, size, batch)]
+    peers = [r["pairs_per_s"] for r in cell if r["kind"] == "peer"]
+    ours = [r["pairs_per_s"] for r in cell if r["kind"] == "ours"]
+    return bool(peers and ours) and ours[0] < CPU_RATIO_TARGETS[metric] * max(peers)
+
+
+def profile_call(
+    impl: Impl, size: int, batch: int, device: torch.device, seed: int, top: int = 8
+) -> dict[str, Any]:
+    """torch.profiler of one call (after a warm-up): the operators with most self time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    pred, target = make_inputs(size, batch, device, seed)
+    _call(impl, pred, target, device)
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    t0 = time.perf_counter()
+    with profile(activities=activities) as prof:
+        _call(impl, pred, target, device)
+    wall = time.perf_counter() - t0
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    return {
+        "cell": f"{size}x{size} batch {batch}",
+        "wall_ms": wall * 1e3,
+        "top": [
+            {
+                "op": e.key,
+                "calls": e.count,
+                "self_cpu_ms": e.self_cpu_time_total / 1e3,
+                "share": e.self_cpu_time_total / total,
+            }
+            for e in events[:top]
+        ],
+    }
 
 
 def evaluate_targets(rows: list[dict[str, Any]], device: torch.device) -> list[dict[str, Any]]:
@@ -475,6 +530,13 @@ def render_markdown(result: dict[str, Any]) -> str:
             f"{_fmt(r['latency_ms'])} | {_fmt(r['mem_mb'])} | {_fmt(r['vs_fastest_peer'], 2)} | "
             f"{r['note']} |"
         )
+    for metric, prof in result.get("profiles", {}).items():
+        ops = ", ".join(f"`{op['op']}` {op['share']:.0%} ({op['calls']}x)" for op in prof["top"])
+        lines += [
+            "",
+            f"Profile of `{metric}` (target missed; torch.profiler, one call at {prof['cell']}, "
+            f"{prof['wall_ms']:.0f} ms under the profiler), self CPU time: {ops}.",
+        ]
     if result["skipped"]:
         lines += ["", "Not measured:", ""]
         for k in result["skipped"]:
@@ -536,9 +598,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=30.0,
         help="fewer repeats when one cell (all implementations) would take longer",
     )
+    p.add_argument(
+        "--max-call-seconds",
+        type=float,
+        default=20.0,
+        help="skip an implementation predicted (from the previous cell) to take longer per call",
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads on CPU (2)")
     p.add_argument("--no-peers", action="store_true", help="measure semfidelity only")
+    p.add_argument(
+        "--no-profile", action="store_true", help="do not profile metrics that miss a CPU target"
+    )
     p.add_argument(
         "--peers",
         default="all",
@@ -616,6 +687,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "heavy_batches": args.heavy_batches,
             "repeats": args.repeats,
             "max_cell_s": args.max_cell_seconds,
+            "max_call_s": args.max_call_seconds,
             "peers": not args.no_peers,
             "amp": device.type == "cuda" and not args.no_amp,
             "seed": args.seed,
@@ -645,6 +717,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             heavy = bool(semfidelity.metric_info(name)["weights"])
             sizes = args.heavy_sizes if heavy else args.sizes
             batches = args.heavy_batches if heavy else args.batches
+            cost: dict[tuple[str, str], float] = {}
             for size in sizes:
                 for batch in batches:
                     if not fits_memory(size, batch, device, args.memory_fraction):
@@ -659,7 +732,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         continue
                     rows, skipped = measure_cell(
-                        impls, size, batch, device, args.repeats, args.max_cell_seconds, args.seed
+                        impls,
+                        size,
+                        batch,
+                        device,
+                        args.repeats,
+                        args.max_cell_seconds,
+                        args.seed,
+                        cost,
+                        args.max_call_seconds,
                     )
                     result["results"] += rows
                     result["skipped"] += skipped
@@ -670,6 +751,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             file=sys.stderr,
                             flush=True,
                         )
+            if device.type == "cpu" and name in CPU_RATIO_TARGETS and not args.no_profile:
+                size, batch = CPU_TARGET_CELL
+                if missed_cpu_target(result["results"], name):
+                    result.setdefault("profiles", {})[name] = profile_call(
+                        impls[0], size, batch, device, args.seed
+                    )
             del impls
     add_ratios(result["results"])
     result["targets"] = evaluate_targets(result["results"], device)
