@@ -790,6 +790,7 @@ def _json_default(obj: object) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    threads = torch.get_num_threads()
     try:
         result = run(args)
     except KeyboardInterrupt:
@@ -798,6 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         traceback.print_exc()
         return 1
+    finally:  # in-process callers (the smoke test) keep their thread setting
+        torch.set_num_threads(threads)
     json_path, md_path = write_outputs(result, args.out_dir, args.readme)
     print(render_markdown(result))
     print(f"[bench] wrote {json_path} and {md_path}", file=sys.stderr)

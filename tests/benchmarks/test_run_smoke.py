@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import torch
+
 import semfidelity
 from benchmarks import peers, run
 
@@ -30,7 +32,9 @@ def test_run_writes_json_markdown_and_readme(tmp_path):
         "--readme",
         str(readme),
     ]
+    threads = torch.get_num_threads()
     assert run.main(argv) == 0
+    assert torch.get_num_threads() == threads
 
     (json_path,) = (tmp_path / "results").glob("cpu-*.json")
     (md_path,) = (tmp_path / "results").glob("cpu-*.md")
