@@ -1,3 +1,8 @@
 """Registered metrics. Importing this package registers every built-in metric."""
 
-from semfidelity.metrics import classical  # noqa: F401
+from semfidelity.metrics import (  # noqa: F401
+    classical,  # noqa: F401
+    clip_lpips,
+    clu,
+    lpips,  # noqa: F401
+)
