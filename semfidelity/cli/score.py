@@ -496,10 +496,12 @@ def _run(args: argparse.Namespace) -> int:
     job = _prepare(args)
     ctx = init_from_env(job.device)
     try:
-        if ctx.active and job.device.type == "cuda" and job.device.index is None:
-            job.device = torch.device("cuda", ctx.local_rank)
-            for m in job.metrics.values():
-                m.to(job.device)
+        if ctx.active and job.device.type == "cuda":
+            if job.device.index is None:
+                job.device = torch.device("cuda", ctx.local_rank)
+                for m in job.metrics.values():
+                    m.to(job.device)
+            torch.cuda.set_device(job.device)  # nccl collectives use the current device
         return _run_job(job, ctx)
     finally:
         ctx.close()
@@ -517,7 +519,7 @@ def _run_job(job: Job, ctx: DistContext) -> int:
         sys.stdout.flush()
         return EXIT_FAILED if _summary(job, rows, sys.stderr) else EXIT_OK
     out = Path(args.out)
-    if ctx.is_main and out.exists() and out.stat().st_size and not (args.resume or args.overwrite):
+    if out.exists() and out.stat().st_size and not (args.resume or args.overwrite):
         raise UsageError(f"--out {str(out)!r} exists; pass --resume to continue it or --overwrite")
     ctx.barrier()
     if args.overwrite and ctx.is_main:
