@@ -155,7 +155,6 @@ class Job:
     columns: list[str]
     pairing: PairingResult
     fmt: str = "csv"
-    done_rows: list[dict[str, Any]] = field(default_factory=list)
     todo: list[Pair] = field(default_factory=list)
 
 
@@ -213,7 +212,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--workers: expected >= 0, got {args.workers}")
 
 
-def _existing_rows(out: Path, fmt: str, columns: list[str], ctx: DistContext) -> list[dict]:
+def _existing_rows(out: Path, fmt: str, columns: list[str]) -> list[dict]:
     """Rows already in ``out`` and in part files of an interrupted multi-process run."""
     rows: list[dict] = []
     for path in [out, *sorted(out.parent.glob(out.name + ".rank*.part"))]:
@@ -526,7 +525,15 @@ def _run_job(job: Job, ctx: DistContext) -> int:
         for p in [out, *out.parent.glob(out.name + ".rank*.part")]:
             p.unlink(missing_ok=True)
     ctx.barrier()
-    done = _existing_rows(out, job.fmt, job.columns, ctx) if args.resume else []
+    done: list[dict] = []
+    if args.resume:
+        # Rank 0 reads (and repairs a cut last line) first; no rank writes before all have read.
+        if ctx.is_main:
+            done = _existing_rows(out, job.fmt, job.columns)
+        ctx.barrier()
+        if not ctx.is_main:
+            done = _existing_rows(out, job.fmt, job.columns)
+    ctx.barrier()
     done_keys = {str(r["key"]) for r in done}
     remaining = [p for p in job.pairing.pairs if p.key not in done_keys]
     job.todo = remaining[ctx.rank :: ctx.world_size]
@@ -542,7 +549,7 @@ def _run_job(job: Job, ctx: DistContext) -> int:
     ctx.barrier()
     code = EXIT_OK
     if ctx.is_main:
-        rows = _existing_rows(out, job.fmt, job.columns, ctx)
+        rows = _existing_rows(out, job.fmt, job.columns)
         write_sorted(out, rows, job.columns, job.fmt)
         for p in out.parent.glob(out.name + ".rank*.part"):
             p.unlink()
