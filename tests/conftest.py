@@ -15,7 +15,9 @@ SHARED = Path(os.environ.get("SEMFID_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
 SET5 = ("baby", "bird", "butterfly", "head", "woman")
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# One intra-op thread: tests run small tensors, and on a loaded 2-core machine OpenMP threads
+# spinning against each other made the suite 5-25x slower.
+torch.set_num_threads(1)
 
 
 def _to_tensor(img: Image.Image) -> torch.Tensor:
