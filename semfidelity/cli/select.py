@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from semfidelity.heatmap import COLORMAPS, save_heatmap
 from semfidelity.io import IMAGE_EXTENSIONS, load_image
 from semfidelity.selection import ensemble, rank
 from semfidelity.selection.judges import JudgeError
@@ -78,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--k", type=int, default=5, help="samples fused into ensemble.png (default 5)")
     p.add_argument("--reducer", choices=("mean", "median"), default="mean")
-    p.add_argument("--cmap", default="viridis", help="colour map of uncertainty.png")
+    p.add_argument(
+        "--cmap", choices=sorted(COLORMAPS), default="viridis", help="colours of uncertainty.png"
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA if available)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     return p
@@ -142,14 +145,6 @@ def _save_png(image: torch.Tensor, path: Path) -> None:
     Image.fromarray(np.ascontiguousarray(arr.permute(1, 2, 0).cpu().numpy()), "RGB").save(path)
 
 
-def _save_heatmap(values: torch.Tensor, path: Path, cmap: str) -> None:
-    # Minimal stand-in until semfidelity.heatmap lands: a blue-to-yellow ramp.
-    v = values.detach().float().cpu()
-    v = (v - v.min()) / (v.max() - v.min()).clamp_min(1e-12)
-    rgb = torch.stack([v, v, 1 - v], dim=0)
-    _save_png(rgb, path)
-
-
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -193,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
     rows = ranking.to_rows()
     _write_csv(rows, out / "ranking.csv")
     _save_png(image, out / "ensemble.png")
-    _save_heatmap(uncertainty, out / "uncertainty.png", args.cmap)
+    save_heatmap(uncertainty, out / "uncertainty.png", cmap=args.cmap)
 
     _out(f"ranked {len(names)} samples with {', '.join(ranking.scores)} (lower combined = better)")
     width = max(len(n) for n in names)

@@ -62,6 +62,7 @@ def test_select_without_reference(scene, tmp_path, capsys):
     unc = np.asarray(Image.open(out / "uncertainty.png"))
     assert ens.shape == unc.shape == (48, 48, 3)
     assert unc.std() > 0 and (unc[18:30, 18:30].mean() != unc[:10, :10].mean())
+    assert (unc.reshape(-1, 3) == (253, 231, 37)).all(axis=1).any()  # viridis top = max std
     text = capsys.readouterr().out
     assert "ranked 5 samples with consensus" in text
     assert f"best: {rows[0]['name']}" in text and "top 3" in text
