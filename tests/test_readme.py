@@ -17,7 +17,9 @@ def test_ci_runs_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     test_cmds = [c for c in _fenced_commands(readme) if "pytest" in c]
     assert len(test_cmds) == 1, test_cmds
-    ci_lines = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    ci_lines = [
+        ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert test_cmds[0] in ci_lines
 
 
@@ -25,7 +27,11 @@ def test_readme_main_job_uses_examples_and_registered_metrics():
     import semfidelity
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    job = [c for c in _fenced_commands(readme) if c.startswith("python3 -m venv") and "semfid-score" in c]
+    job = [
+        c
+        for c in _fenced_commands(readme)
+        if c.startswith("python3 -m venv") and "semfid-score" in c
+    ]
     assert len(job) == 1, job
     metrics = re.search(r"--metrics (\S+)", job[0]).group(1).split(",")
     known = set(semfidelity.list_metrics())
@@ -33,3 +39,22 @@ def test_readme_main_job_uses_examples_and_registered_metrics():
     for metric in metrics:
         assert not semfidelity.metric_info(metric)["weights"], f"{metric} needs downloaded weights"
     assert (REPO / "examples" / "ref").is_dir() and (REPO / "examples" / "pred").is_dir()
+
+
+def test_readme_metric_table_matches_the_registry():
+    import semfidelity
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- metric-table:start -->")[1].split("<!-- metric-table:end -->")[0]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(semfidelity.list_metrics())
+    for name, (_, _, orientation, needs_ref, diff, needs_weights) in rows.items():
+        info = semfidelity.metric_info(name)
+        assert orientation == ("lower is better" if info["lower_better"] else "higher is better"), name
+        assert needs_ref == ("yes" if info["requires_reference"] else "no"), name
+        assert diff == ("yes" if info["differentiable"] else "no"), name
+        assert needs_weights.startswith("yes") == bool(info["weights"]), name

@@ -1,0 +1,249 @@
+"""Pair datasets: a CSV of ``reference,distorted,label[,mask]`` rows -> tensors for training.
+
+CSV format (header required, extra columns are kept in ``PairRecord.extra`` and ignored):
+
+* ``reference``, ``distorted``: image paths, relative to the CSV's folder (or absolute);
+* ``label``: float in [0, 1], 1 = semantic error (e.g. the share of raters who saw one);
+* ``mask`` (optional column, may be empty in a row): PNG, white = changed region.
+
+Training transforms are deterministic: ``size`` resizes the shorter side (bicubic, antialiased)
+and centre-crops a square; ``crop`` then takes a square crop whose position is drawn from
+``(seed, row index)`` only, so the same sample always yields the same pixels (which also makes
+features of a frozen backbone cacheable).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from semfidelity.io import load_image
+
+__all__ = ["PairRecord", "read_pairs", "PairDataset", "make_loader", "file_sha256"]
+
+REQUIRED_COLUMNS = ("reference", "distorted", "label")
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """One validated CSV row; ``row`` is 1-based among data rows (file line = row + 1)."""
+
+    row: int
+    reference: Path
+    distorted: Path
+    label: float
+    mask: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _where(csv_path: Path, row: int) -> str:
+    return f"{csv_path}: row {row} (line {row + 1})"
+
+
+def _parse_label(value: str, csv_path: Path, row: int) -> float:
+    try:
+        label = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{_where(csv_path, row)}: label must be a number in [0, 1], got {value!r}"
+        ) from None
+    if not 0.0 <= label <= 1.0:  # also rejects NaN
+        raise ValueError(f"{_where(csv_path, row)}: label must lie in [0, 1], got {value!r}")
+    return label
+
+
+def _resolve(base: Path, value: str, column: str, csv_path: Path, row: int, check: bool) -> Path:
+    if not value or not value.strip():
+        raise ValueError(f"{_where(csv_path, row)}: empty {column} path")
+    path = Path(value.strip())
+    path = path if path.is_absolute() else base / path
+    if check and not path.is_file():
+        raise FileNotFoundError(
+            f"{_where(csv_path, row)}: {column} file {value!r} not found (looked at {path})"
+        )
+    return path
+
+
+def read_pairs(csv_path: str | os.PathLike, *, check_files: bool = True) -> list[PairRecord]:
+    """Read and validate a pair CSV.
+
+    Raises:
+        FileNotFoundError: the CSV or a referenced image/mask does not exist (row named).
+        ValueError: missing columns, empty CSV, a label that is not a number in [0, 1].
+    """
+    path = Path(csv_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pairs CSV not found: {str(path)!r}")
+    base = path.parent
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise ValueError(
+                f"{path}: missing column(s) {missing}; expected a header with "
+                f"reference,distorted,label[,mask], got {columns}"
+            )
+        records = []
+        for i, raw in enumerate(reader, start=1):
+            rowd = {(k or "").strip(): (v or "") for k, v in raw.items()}
+            mask_value = rowd.get("mask", "").strip()
+            records.append(
+                PairRecord(
+                    row=i,
+                    reference=_resolve(base, rowd["reference"], "reference", path, i, check_files),
+                    distorted=_resolve(base, rowd["distorted"], "distorted", path, i, check_files),
+                    label=_parse_label(rowd["label"], path, i),
+                    mask=(
+                        _resolve(base, mask_value, "mask", path, i, check_files)
+                        if mask_value
+                        else None
+                    ),
+                    extra={k: v for k, v in rowd.items() if k not in (*REQUIRED_COLUMNS, "mask")},
+                )
+            )
+    if not records:
+        raise ValueError(f"{path}: no data rows")
+    return records
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 hex digest of a file (used for the data hashes of a model card)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _resize_short(x: torch.Tensor, size: int, mode: str) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    scale = size / min(h, w)
+    new = (max(size, round(h * scale)), max(size, round(w * scale)))
+    if new == (h, w):
+        return x
+    if mode == "nearest":
+        return F.interpolate(x, size=new, mode="nearest")
+    return F.interpolate(x, size=new, mode=mode, align_corners=False, antialias=True).clamp(0, 1)
+
+
+def _crop(x: torch.Tensor, top: int, left: int, size: int) -> torch.Tensor:
+    return x[..., top : top + size, left : left + size]
+
+
+class PairDataset(Dataset):
+    """Map-style dataset over a pair CSV.
+
+    Each item is a dict: ``reference`` and ``distorted`` float32 ``(3,H,W)`` in [0, 1],
+    ``label`` float32 scalar, ``mask`` float32 ``(1,H,W)`` in [0, 1] (zeros when the row has
+    none), ``has_mask`` bool, ``index`` int.
+
+    Args:
+        csv_path: the pair CSV.
+        size: resize the shorter side to ``size`` then centre-crop ``size x size`` (``None``:
+            keep the native size; then every image of a batch must share one size).
+        crop: after ``size``, a square crop at a position drawn from ``(seed, index)``.
+        seed: seed of the crop positions.
+    """
+
+    def __init__(
+        self,
+        csv_path: str | os.PathLike,
+        *,
+        size: int | None = None,
+        crop: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        for name, value in (("size", size), ("crop", crop)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name}: expected an int or None, got {type(value).__name__}")
+            if value is not None and value < 8:
+                raise ValueError(f"{name}: expected at least 8 pixels, got {value}")
+        if size is not None and crop is not None and crop > size:
+            raise ValueError(f"crop: must not exceed size ({size}), got {crop}")
+        self.csv_path = Path(csv_path)
+        self.records = read_pairs(self.csv_path)
+        self.size, self.crop, self.seed = size, crop, int(seed)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return torch.tensor([r.label for r in self.records], dtype=torch.float32)
+
+    def _geometry(self, x: torch.Tensor, index: int, mode: str) -> torch.Tensor:
+        if self.size is not None:
+            x = _resize_short(x, self.size, mode)
+            h, w = x.shape[-2:]
+            x = _crop(x, (h - self.size) // 2, (w - self.size) // 2, self.size)
+        if self.crop is not None:
+            h, w = x.shape[-2:]
+            if min(h, w) < self.crop:
+                x = _resize_short(x, self.crop, mode)
+                h, w = x.shape[-2:]
+            rng = random.Random(f"{self.seed}:{index}")
+            x = _crop(x, rng.randint(0, h - self.crop), rng.randint(0, w - self.crop), self.crop)
+        return x
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rec = self.records[index]
+        ref, dist = load_image(rec.reference), load_image(rec.distorted)
+        if ref.shape != dist.shape:
+            raise ValueError(
+                f"{_where(self.csv_path, rec.row)}: reference {tuple(ref.shape[-2:])} and "
+                f"distorted {tuple(dist.shape[-2:])} images differ in size"
+            )
+        if rec.mask is not None:
+            mask = load_image(rec.mask)[:, :1]
+            if mask.shape[-2:] != ref.shape[-2:]:
+                raise ValueError(
+                    f"{_where(self.csv_path, rec.row)}: mask {tuple(mask.shape[-2:])} and images "
+                    f"{tuple(ref.shape[-2:])} differ in size"
+                )
+        else:
+            mask = torch.zeros_like(ref[:, :1])
+        both = self._geometry(torch.cat([ref, dist], dim=1), index, "bicubic")
+        mask = self._geometry(mask, index, "bilinear").clamp(0, 1)
+        return {
+            "reference": both[0, :3].contiguous(),
+            "distorted": both[0, 3:].contiguous(),
+            "label": torch.tensor(rec.label, dtype=torch.float32),
+            "mask": mask[0].contiguous(),
+            "has_mask": rec.mask is not None,
+            "index": index,
+        }
+
+
+def make_loader(
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    generator: torch.Generator | None = None,
+) -> DataLoader:
+    """A DataLoader whose shuffling order depends only on ``seed`` (or ``generator``)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(seed))
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        generator=generator,
+        persistent_workers=False,
+        pin_memory=False,
+    )

@@ -1,0 +1,143 @@
+"""Score registered metrics on a pair CSV and measure their agreement with the labels.
+
+The protocol of the semantic-fidelity tables: for each metric, SRCC, PLCC and KRCC between
+its scores and the labels, and MSE / MSE-bin between its normalised scores and the labels
+(MSE-bin: labels binarised at 0.5).
+
+Orientation. Labels say "1 = semantic error", i.e. higher = worse. Every metric's score is
+first turned into an *error score* that is also higher = worse:
+
+* lower-better metrics (LPIPS, CLIP-LPIPS, ...) are kept as they are;
+* higher-better metrics (PSNR, SSIM, TWS, CLIP similarity, ...) are negated.
+
+So a metric that agrees with the raters has positive correlations, whatever its orientation.
+For MSE the error score is mapped to [0, 1]: by the metric's declared ``score_range`` when it
+is finite (``(s - lo) / (hi - lo)``, or ``(hi - s) / (hi - lo)`` for higher-better), otherwise
+(e.g. PSNR's open upper end) by min-max over the evaluated pairs; the rule used is reported
+as ``normalisation`` (``"range"`` or ``"minmax"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from semfidelity import create_metric
+from semfidelity.metric import Metric
+from semfidelity.training import stats
+from semfidelity.training.dataset import PairDataset, make_loader
+
+__all__ = ["error_scores", "agreement", "evaluate_metrics", "score_pairs", "format_table"]
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("srcc", "plcc", "krcc", "mse", "mse_bin")
+
+
+def error_scores(
+    scores: np.ndarray, *, lower_better: bool, score_range: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(oriented, normalised, rule)``: higher-is-worse scores and their [0, 1] version."""
+    s = np.asarray(scores, dtype=np.float64)
+    oriented = s if lower_better else -s
+    lo, hi = score_range
+    if math.isfinite(lo) and math.isfinite(hi):
+        norm = (s - lo) / (hi - lo) if lower_better else (hi - s) / (hi - lo)
+        rule = "range"
+    else:
+        span = oriented.max() - oriented.min()
+        norm = (oriented - oriented.min()) / span if span > 0 else np.zeros_like(oriented)
+        rule = "minmax"
+    return oriented, np.clip(norm, 0.0, 1.0), rule
+
+
+def agreement(errors: np.ndarray, normalised: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """SRCC, PLCC, KRCC of oriented scores and MSE, MSE-bin of normalised scores vs labels."""
+    return {
+        "srcc": stats.srcc(errors, labels),
+        "plcc": stats.plcc(errors, labels),
+        "krcc": stats.krcc(errors, labels),
+        "mse": stats.mse(normalised, labels),
+        "mse_bin": stats.mse_bin(normalised, labels),
+    }
+
+
+@torch.no_grad()
+def score_pairs(
+    metric: Metric,
+    dataset: PairDataset,
+    *,
+    batch_size: int = 1,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> np.ndarray:
+    """Scores of ``metric(distorted, reference)`` for every pair, in CSV order."""
+    loader = make_loader(dataset, batch_size=batch_size, num_workers=num_workers)
+    out = []
+    for batch in tqdm(loader, desc=metric.name, disable=not progress, leave=False):
+        out.append(metric(batch["distorted"], batch["reference"]).float().cpu())
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+def evaluate_metrics(
+    metrics: Sequence[str | Metric],
+    pairs_csv: str | os.PathLike,
+    *,
+    device: str | torch.device | None = "cpu",
+    size: int | None = None,
+    batch_size: int = 1,
+    num_workers: int = 0,
+    options: dict[str, dict[str, Any]] | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate metrics (names or built instances) against the labels of ``pairs_csv``.
+
+    Args:
+        metrics: registry names (built with ``create_metric``) or :class:`Metric` instances.
+        pairs_csv: a pair CSV (see :mod:`semfidelity.training.dataset`).
+        size: resize + centre-crop every pair to ``size`` (needed for batches > 1 when sizes
+            differ); ``None`` scores native sizes.
+        options: per-metric-name options for ``create_metric``, e.g.
+            ``{"clip_lpips": {"heads": "runs/heads"}}``.
+
+    Returns:
+        name -> ``{"srcc", "plcc", "krcc", "mse", "mse_bin", "n", "lower_better",
+        "normalisation"}``.
+    """
+    options = options or {}
+    unknown = set(options) - {m if isinstance(m, str) else m.name for m in metrics}
+    if unknown:
+        raise ValueError(f"options: given for metrics not evaluated: {sorted(unknown)}")
+    dataset = PairDataset(pairs_csv, size=size)
+    labels = dataset.labels.numpy().astype(np.float64)
+    results: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        metric = create_metric(m, device=device, **options.get(m, {})) if isinstance(m, str) else m
+        scores = score_pairs(
+            metric, dataset, batch_size=batch_size, num_workers=num_workers, progress=progress
+        )
+        errors, norm, rule = error_scores(
+            scores, lower_better=metric.lower_better, score_range=metric.score_range
+        )
+        row = agreement(errors, norm, labels)
+        row.update(n=int(labels.size), lower_better=metric.lower_better, normalisation=rule)
+        results[metric.name] = row
+        logger.info("%s: %s", metric.name, {k: round(row[k], 4) for k in COLUMNS})
+    return results
+
+
+def format_table(results: dict[str, dict[str, Any]]) -> str:
+    """A Markdown table of :func:`evaluate_metrics` results."""
+    head = "| metric | " + " | ".join(c.upper().replace("_", "-") for c in COLUMNS) + " | n |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+    for name, row in results.items():
+        vals = " | ".join(f"{row[c]:.4f}" for c in COLUMNS)
+        lines.append(f"| {name} | {vals} | {row['n']} |")
+    return "\n".join(lines)
