@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import toy_metrics  # noqa: F401  (registers the toy metrics)
+import toy_metrics
 from imgs import write_pairs
 from PIL import Image
 
@@ -23,6 +23,12 @@ from semfidelity.cli.score import main
 from semfidelity.io import load_image
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _toys():
+    with toy_metrics.registered():
+        yield
 
 
 def read_csv(path):
@@ -186,7 +192,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
             "--out",
             str(out),
             "--plugin",
-            "toy_metrics",
+            "toy_plugin",
         ],
         env=env,
         cwd=tmp_path,
