@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from semfidelity.functional.color import rgb_to_luma
 
-__all__ = ["DWT_MODES", "dwt2", "wavelet_similarity", "max_levels"]
+__all__ = ["DWT_MODES", "dwt2", "wavelet_similarity", "max_levels", "min_side"]
 
 DWT_MODES = ("symmetric", "periodization")
 Bands = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -39,6 +39,11 @@ def _filters(wavelet: str) -> tuple[np.ndarray, np.ndarray]:
 def max_levels(size: int, wavelet: str = "haar") -> int:
     """Largest useful decomposition depth for a side of ``size`` (``pywt.dwt_max_level``)."""
     return pywt.dwt_max_level(size, len(_filters(wavelet)[0]))
+
+
+def min_side(wavelet: str = "haar", levels: int = 3) -> int:
+    """Smallest side with ``levels`` full DWT levels: ``(filter_length - 1) * 2**levels``."""
+    return (len(_filters(wavelet)[0]) - 1) * 2**levels
 
 
 @lru_cache(maxsize=256)

@@ -209,3 +209,16 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len({r["key"] for r in rows}) == len(rows) == 10
     assert torch.tensor([r["toy_slow"] for r in rows]).gt(0).all()
+
+
+def test_resume_merges_part_files_of_an_interrupted_torchrun(tmp_path):
+    ref, pred = write_pairs(tmp_path, n=6)
+    full, out = tmp_path / "full.csv", tmp_path / "s.csv"
+    base = [str(ref), str(pred), "--metrics", "psnr"]
+    assert main([*base, "--out", str(full)]) == 0
+    header, *rows = full.read_text().splitlines(keepends=True)
+    (tmp_path / "s.csv.rank0.part").write_text(header + rows[0] + rows[2] + rows[4][:9])
+    (tmp_path / "s.csv.rank1.part").write_text(header + rows[1])
+    assert main([*base, "--out", str(out), "--resume"]) == 0
+    assert out.read_bytes() == full.read_bytes()
+    assert not list(tmp_path.glob("s.csv.rank*"))
