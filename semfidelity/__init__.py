@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from semfidelity.calibration import fit_tws_weights
 from semfidelity.metric import Metric
 from semfidelity.registry import MetricSpec, check_options, get_spec, list_metrics, register_metric
 
@@ -22,6 +23,7 @@ __all__ = [
     "Metric",
     "MetricSpec",
     "create_metric",
+    "fit_tws_weights",
     "list_metrics",
     "metric_info",
     "register_metric",

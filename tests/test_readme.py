@@ -17,7 +17,9 @@ def test_ci_runs_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     test_cmds = [c for c in _fenced_commands(readme) if "pytest" in c]
     assert len(test_cmds) == 1, test_cmds
-    ci_lines = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    ci_lines = [
+        ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert test_cmds[0] in ci_lines
 
 
@@ -25,7 +27,11 @@ def test_readme_main_job_uses_examples_and_registered_metrics():
     import semfidelity
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    job = [c for c in _fenced_commands(readme) if c.startswith("python3 -m venv") and "semfid-score" in c]
+    job = [
+        c
+        for c in _fenced_commands(readme)
+        if c.startswith("python3 -m venv") and "semfid-score" in c
+    ]
     assert len(job) == 1, job
     metrics = re.search(r"--metrics (\S+)", job[0]).group(1).split(",")
     known = set(semfidelity.list_metrics())

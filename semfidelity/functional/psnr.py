@@ -7,7 +7,9 @@ import torch
 __all__ = ["psnr"]
 
 
-def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, eps: float = 1e-10) -> torch.Tensor:
+def psnr(
+    pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, eps: float = 1e-10
+) -> torch.Tensor:
     """PSNR per image in dB (higher is better).
 
     ``10 * log10(data_range**2 / MSE)`` with the MSE taken over all channels and pixels of each

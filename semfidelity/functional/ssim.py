@@ -1,0 +1,152 @@
+"""SSIM and MS-SSIM (Wang et al. 2004; Wang, Simoncelli, Bovik 2003), batched and differentiable.
+
+Statistics are computed in float32 with autocast disabled: the variance terms
+``E[x^2] - E[x]^2`` lose all precision in float16/bfloat16.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from semfidelity.functional.filters import gaussian_filter, gaussian_kernel1d, symmetric_pad
+
+__all__ = ["ssim", "ssim_map", "ms_ssim", "MS_SSIM_WEIGHTS"]
+
+K1, K2 = 0.01, 0.03
+#: Scale weights of Wang et al. (2003), finest scale first.
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def _pair(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if pred.ndim != 4 or target.ndim != 4:
+        raise ValueError(
+            f"pred, target: expected 4-D (B, C, H, W) tensors, got {tuple(pred.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    if target.shape[1:] != pred.shape[1:] or target.shape[0] not in (1, pred.shape[0]):
+        raise ValueError(
+            f"target: expected shape {tuple(pred.shape)} or batch 1, got {tuple(target.shape)}"
+        )
+    return pred.float(), target.float().expand_as(pred)
+
+
+def _ssim_cs_maps(
+    x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, data_range: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel SSIM and contrast-structure maps, ``(B, C, H-k+1, W-k+1)`` each."""
+    b, c = x.shape[:2]
+    # Moments of values centred on mid-range: E[x^2] - E[x]^2 cancels less in float32.
+    mid = 0.5 * data_range
+    x, y = x - mid, y - mid
+    # One filtering pass over the five moments instead of five separate calls.
+    stats = gaussian_filter(torch.cat([x, y, x * x, y * y, x * y], dim=1), kernel)
+    mu_x, mu_y, e_xx, e_yy, e_xy = stats.view(b, 5, c, *stats.shape[-2:]).unbind(dim=1)
+    c1 = (K1 * data_range) ** 2
+    c2 = (K2 * data_range) ** 2
+    cov = 2 * (e_xy - mu_x * mu_y)
+    cs = (cov + c2) / ((e_xx - mu_x * mu_x) + (e_yy - mu_y * mu_y) + c2)
+    mu_x, mu_y = mu_x + mid, mu_y + mid
+    lum = (2 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1)
+    return lum * cs, cs
+
+
+def _check_window(pred: torch.Tensor, win_size: int) -> None:
+    h, w = pred.shape[-2:]
+    if min(h, w) < win_size:
+        raise ValueError(f"pred: image of size {h}x{w} is smaller than the window {win_size}")
+
+
+def ssim_map(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    win_size: int = 11,
+    sigma: float = 1.5,
+    full: bool = False,
+) -> torch.Tensor:
+    """Local SSIM map averaged over channels (higher is better, 1 for identical images).
+
+    Args:
+        pred, target: ``(B, C, H, W)``; ``target`` may have batch 1 (broadcast).
+        data_range: dynamic range of the values (1.0 for [0, 1] images).
+        win_size, sigma: Gaussian window (11, 1.5 as in Wang et al. 2004).
+        full: ``False`` -> 'valid' map ``(B, 1, H-win+1, W-win+1)``; ``True`` -> ``(B, 1, H, W)``
+            with half-sample symmetric padding (SciPy ``mode='reflect'``), equal to the map
+            ``skimage.metrics.structural_similarity(..., full=True)`` returns.
+    """
+    pred, target = _pair(pred, target)
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        kernel = gaussian_kernel1d(win_size, sigma, device=pred.device)
+        if full:
+            pad = (win_size - 1) // 2
+            pred, target = symmetric_pad(pred, pad), symmetric_pad(target, pad)
+        _check_window(pred, win_size)
+        s, _ = _ssim_cs_maps(pred, target, kernel, data_range)
+        return s.mean(dim=1, keepdim=True)
+
+
+def ssim(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    win_size: int = 11,
+    sigma: float = 1.5,
+) -> torch.Tensor:
+    """Mean SSIM per image, averaged over channels; ``(B,)`` in [-1, 1], higher is better.
+
+    Gaussian-weighted statistics over the 'valid' region (no padding), population covariance,
+    ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2``. Equal to ``skimage.metrics.structural_similarity(
+    gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=L)`` (which
+    averages the map after cropping ``(win-1)/2`` border pixels), to float32 rounding.
+    """
+    return ssim_map(pred, target, data_range=data_range, win_size=win_size, sigma=sigma).mean(
+        dim=(1, 2, 3)
+    )
+
+
+def ms_ssim(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    win_size: int = 11,
+    sigma: float = 1.5,
+    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
+) -> torch.Tensor:
+    """Multi-scale SSIM per image, ``(B,)`` in [0, 1], higher is better (Wang et al. 2003).
+
+    ``prod_j relu(cs_j)^w_j`` over the finer scales times ``relu(ssim_M)^w_M`` at the coarsest,
+    computed per channel and averaged over channels. Between scales the images are 2x2
+    average-pooled; an odd side first gets one replicated row/column at the top/left. This is
+    the algorithm of ``piq.multi_scale_ssim``. Needs ``min(H, W) >= (win_size-1) * 2**(M-1) + 1``
+    (161 for the defaults).
+    """
+    pred, target = _pair(pred, target)
+    levels = len(weights)
+    min_size = (win_size - 1) * 2 ** (levels - 1) + 1
+    h, w = pred.shape[-2:]
+    if min(h, w) < min_size:
+        raise ValueError(
+            f"pred: ms_ssim with {levels} scales needs images of at least {min_size}x{min_size}, "
+            f"got {h}x{w}"
+        )
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        kernel = gaussian_kernel1d(win_size, sigma, device=pred.device)
+        x, y = pred, target
+        factors = []
+        for level in range(levels):
+            if level > 0:
+                pad = max(x.shape[-2] % 2, x.shape[-1] % 2)
+                if pad:
+                    x = F.pad(x, [pad, 0, pad, 0], mode="replicate")
+                    y = F.pad(y, [pad, 0, pad, 0], mode="replicate")
+                x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
+            s, cs = _ssim_cs_maps(x, y, kernel, data_range)
+            factors.append((s if level == levels - 1 else cs).mean(dim=(-2, -1)))
+        w_t = torch.tensor(weights, dtype=torch.float32, device=pred.device).view(-1, 1, 1)
+        # relu before the fractional power: negative cs has no real power.
+        per_channel = torch.prod(torch.relu(torch.stack(factors)) ** w_t, dim=0)
+        return per_channel.mean(dim=1)

@@ -1,0 +1,216 @@
+"""CLIP-LPIPS: LPIPS-structured semantic distance on ResNet-50 stages (Rocafort 2025).
+
+Architecture (``depth`` = D residual stages; stages s = stem, layer1..layerD)::
+
+    pred ─┐                      ┌─ f_s(pred) ─ unit-norm ─┐
+          ├─ ResNet-50 (frozen) ─┤                         ├─ (·)^2 ─ head_s (1x1, w >= 0) ─ d_s
+    target┘                      └─ f_s(target) unit-norm ─┘
+    score = mean_s mean_hw d_s            map = mean_s upsample(d_s, H x W)
+
+Heads: :class:`LinearHeads`, one non-negative 1x1 weight vector per stage, ``w = softplus(raw)``.
+Without trained heads every weight is 0.5, so ``d_s = 1 - cos(f_s(pred), f_s(target))`` per
+position: the plain normalised deep-feature distance ("uncalibrated", in [0, 1]). Trained heads
+(``semfid-train``, docs/training.md) make it the thesis' regressor. Lower is better.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from semfidelity.backbones._state import (
+    WeightsArg,
+    load_with_config,
+    resolve_learned_file,
+    save_with_config,
+)
+from semfidelity.backbones.resnet import FLAVOURS, ResNetFeatures, build_resnet_features
+from semfidelity.functional.deep_features import squared_feature_diff, upsample_to
+from semfidelity.metric import Metric
+from semfidelity.registry import register_metric
+
+__all__ = [
+    "CLIPLPIPS",
+    "LinearHeads",
+    "clip_lpips_distance",
+    "save_heads",
+    "load_heads",
+    "pair_features",
+    "backbone_config",
+]
+
+HEADS_FILENAME = "heads.safetensors"
+UNIFORM_WEIGHT = 0.5
+
+
+class LinearHeads(nn.Module):
+    """One non-negative 1x1 linear head per stage: ``d_s = sum_c w_{s,c} * diff_{s,c}``.
+
+    The weights are ``softplus(raw)`` (strictly positive, smooth: every raw value gets a
+    gradient, unlike LPIPS' clamp after each step). Initialised uniform at ``init``.
+
+    Args:
+        channels: channels of each stage, e.g. ``[64, 256, 512, 1024, 2048]``.
+        init: initial weight of every channel (0.5: uncalibrated ``1 - cos``).
+    """
+
+    def __init__(self, channels: list[int], init: float = UNIFORM_WEIGHT) -> None:
+        super().__init__()
+        if not channels or any(not isinstance(c, int) or c < 1 for c in channels):
+            raise ValueError(
+                f"channels: expected a non-empty list of positive ints, got {channels!r}"
+            )
+        if not init > 0:
+            raise ValueError(f"init: expected a positive weight, got {init!r}")
+        raw0 = math.log(math.expm1(init))  # softplus^-1
+        self.channels = list(channels)
+        self.raw = nn.ParameterList(nn.Parameter(torch.full((c,), raw0)) for c in channels)
+
+    def weights(self) -> list[torch.Tensor]:
+        """Non-negative per-channel weights of each stage, shapes ``(C_s,)``."""
+        return [F.softplus(r) for r in self.raw]
+
+    def forward(self, diffs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``diffs[s]`` ``(B, C_s, h, w)`` -> per-stage maps ``(B, 1, h, w)``."""
+        if len(diffs) != len(self.raw):
+            raise ValueError(f"diffs: expected {len(self.raw)} stages, got {len(diffs)}")
+        return [F.conv2d(d, w.view(1, -1, 1, 1)) for d, w in zip(diffs, self.weights())]
+
+
+def clip_lpips_distance(
+    feats_p: list[torch.Tensor], feats_t: list[torch.Tensor], heads: LinearHeads
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """CLIP-LPIPS from precomputed stage features.
+
+    Args:
+        feats_p, feats_t: per-stage features ``(B, C_s, h_s, w_s)``; ``feats_t`` may have batch 1.
+        heads: the per-stage linear heads.
+
+    Returns:
+        ``(score (B,), maps)``: score = mean over stages of the spatial mean of each head output;
+        ``maps[s]`` ``(B, 1, h_s, w_s)``, lower is better.
+    """
+    maps = heads([squared_feature_diff(p, t) for p, t in zip(feats_p, feats_t)])
+    score = torch.stack([m.mean(dim=(1, 2, 3)) for m in maps]).mean(0)
+    return score, maps
+
+
+def _check_config(config: dict[str, Any], channels: list[int]) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        raise TypeError(f"config: expected a dict, got {type(config).__name__}")
+    missing = [k for k in ("backbone", "depth") if k not in config]
+    if missing:
+        raise ValueError(f"config: missing key(s) {missing}; expected at least backbone and depth")
+    out = dict(config)
+    out["channels"] = list(channels)
+    return out
+
+
+def save_heads(heads: LinearHeads, path: str | os.PathLike[str], *, config: dict[str, Any]):
+    """Write ``heads`` to ``path`` (safetensors) with ``config`` (must hold ``backbone`` and
+    ``depth``; ``channels`` is added) as JSON metadata. Returns the path."""
+    return save_with_config(heads, path, _check_config(config, heads.channels), "clip_lpips_heads")
+
+
+def load_heads(path: str | os.PathLike[str]) -> tuple[LinearHeads, dict[str, Any]]:
+    """Read heads written by :func:`save_heads` (a file, or a folder holding heads.safetensors)."""
+    file = resolve_learned_file(path, HEADS_FILENAME, option="heads")
+    state, config = load_with_config(file, "clip_lpips_heads")
+    heads = LinearHeads([int(c) for c in config["channels"]])
+    heads.load_state_dict(state)
+    return heads, config
+
+
+def backbone_config(
+    backbone: str | None, depth: int | None, config: dict[str, Any] | None, option: str
+) -> tuple[str, int]:
+    """Backbone flavour and depth: explicit options, else the trained file's config, else
+    ``("imagenet", 4)``; a disagreement with the file raises ``ValueError``."""
+    config = config or {}
+    for name, value in (("backbone", backbone), ("depth", depth)):
+        saved = config.get(name)
+        if value is not None and saved is not None and value != saved:
+            raise ValueError(
+                f"{name}: {option} were trained for {name}={saved!r}, got {name}={value!r}; "
+                f"drop the option or pass {name}={saved!r}"
+            )
+    backbone = backbone if backbone is not None else config.get("backbone", "imagenet")
+    depth = depth if depth is not None else config.get("depth", 4)
+    if backbone not in FLAVOURS:
+        raise ValueError(f"backbone: expected one of {sorted(FLAVOURS)}, got {backbone!r}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 4:
+        raise ValueError(f"depth: expected an int in 1..4, got {depth!r}")
+    return backbone, depth
+
+
+def pair_features(
+    backbone: ResNetFeatures, pred: torch.Tensor, target: torch.Tensor
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Stage features of pred and target; one backbone pass when the batches match."""
+    n = pred.shape[0]
+    if target.shape[0] == n:
+        feats = backbone(torch.cat([pred, target]))
+        return [f[:n] for f in feats], [f[n:] for f in feats]
+    return backbone(pred), backbone(target)
+
+
+@register_metric(
+    "clip_lpips",
+    lower_better=True,
+    score_range=(0.0, math.inf),
+    min_size=32,
+    weights=("resnet50-imagenet",),
+    description="LPIPS-structured semantic distance on ResNet-50 stages (ImageNet or CLIP-RN50)",
+    has_map=True,
+    amp_safe=True,
+    notes=(
+        "uncalibrated unless heads= is given: uniform heads give the plain normalised "
+        "deep-feature distance mean(1 - cos) in [0, 1]; train heads with semfid-train"
+    ),
+    extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
+)
+class CLIPLPIPS(Metric):
+    """CLIP-LPIPS score and map. Options:
+
+    - ``backbone``: ``"imagenet"`` | ``"clip"`` (``None``: from ``heads``' config, else imagenet);
+    - ``depth``: residual stages 1..4 (``None``: from ``heads``' config, else 4);
+    - ``heads``: trained heads (file, folder with heads.safetensors, or manifest id); ``None``
+      = uniform, uncalibrated heads (``self.calibrated`` is ``False``);
+    - ``weights``: backbone weights (``None`` = manifest; id, path, state dict, ``"random"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        backbone: str | None = None,
+        depth: int | None = None,
+        heads: str | os.PathLike[str] | None = None,
+        weights: WeightsArg = None,
+        device=None,
+        as_loss: bool = False,
+    ) -> None:
+        super().__init__(device=device, as_loss=as_loss)
+        loaded, config = load_heads(heads) if heads is not None else (None, None)
+        flavour, depth = backbone_config(backbone, depth, config, "heads")
+        self.backbone = build_resnet_features(flavour, depth, weights)
+        self.heads = loaded if loaded is not None else LinearHeads(self.backbone.channels)
+        if self.heads.channels != self.backbone.channels:
+            raise ValueError(
+                f"heads: channels {self.heads.channels} do not match the {flavour} backbone at "
+                f"depth {depth} ({self.backbone.channels})"
+            )
+        self.calibrated = loaded is not None
+        self.config = {"backbone": flavour, "depth": depth, "channels": self.backbone.channels}
+
+    def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return clip_lpips_distance(*pair_features(self.backbone, pred, target), self.heads)[0]
+
+    def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _, maps = clip_lpips_distance(*pair_features(self.backbone, pred, target), self.heads)
+        size = pred.shape[-2:]
+        return torch.stack([upsample_to(m, size) for m in maps]).mean(0)

@@ -1,0 +1,180 @@
+"""CLU: per-pixel semantic-change map from ResNet-50 stage differences (Rocafort 2025).
+
+Architecture (D = depth; stages s = 0 (stem, /2) .. D (layerD, /2^(D+1)))::
+
+    pred, target ─ ResNet-50 (frozen) ─ per stage: |unit-norm f_s(pred) - unit-norm f_s(target)|
+                                                           │ diff_0 ... diff_D
+    diff_D ─ 1x1 proj ─ x                                  │
+    for s = D-1 .. 0:  x = block_s( cat[ upsample(x -> size_s), relu(1x1 proj(diff_s)) ] )
+                       block_s = conv3x3 ─ ReLU ─ conv3x3 ─ ReLU
+    x ─ 1x1 conv ─ logits (/2) ─ bilinear upsample to H x W ─ sigmoid ─ map in [0, 1]
+    score = mean_hw map            (lower is better: less semantic change)
+
+The decoder must be trained (``semfid-train``, see docs/training.md); there is no default and
+no silently random decoder: :func:`semfidelity.create_metric` raises without ``decoder=``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from semfidelity.backbones._state import (
+    WeightsArg,
+    load_with_config,
+    resolve_learned_file,
+    save_with_config,
+)
+from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
+from semfidelity.functional.deep_features import unit_normalize, upsample_to
+from semfidelity.metric import Metric
+from semfidelity.metrics.clip_lpips import _check_config, backbone_config, pair_features
+from semfidelity.registry import register_metric
+
+__all__ = [
+    "CLU",
+    "CLUDecoder",
+    "feature_differences",
+    "clu_logits",
+    "save_decoder",
+    "load_decoder",
+    "MISSING_DECODER",
+]
+
+DECODER_FILENAME = "decoder.safetensors"
+MISSING_DECODER = (
+    "decoder: metric 'clu' needs trained decoder weights and none ship with semfidelity; "
+    "pass decoder=<file | folder holding decoder.safetensors | manifest id>. "
+    "Train one with `semfid-train clu ...` (see `semfid-train clu --help` and docs/training.md); "
+    "a random decoder would give meaningless maps, so there is no default."
+)
+
+
+def _widths(channels: list[int]) -> list[int]:
+    return [min(128, max(32, c // 4)) for c in channels]
+
+
+class CLUDecoder(nn.Module):
+    """U-Net-style decoder: per-stage feature differences -> 1-channel change logits.
+
+    Args:
+        channels: channels of each backbone stage (shallow to deep), e.g.
+            ``[64, 256, 512, 1024, 2048]``; at least two stages.
+
+    ``forward(diffs, size)``: ``diffs[s]`` ``(B, C_s, h_s, w_s)`` -> logits ``(B, 1, *size)``.
+    No normalisation layers: outputs are batch-invariant in train and eval mode.
+    """
+
+    def __init__(self, channels: list[int]) -> None:
+        super().__init__()
+        if len(channels) < 2 or any(not isinstance(c, int) or c < 1 for c in channels):
+            raise ValueError(f"channels: expected >= 2 positive ints, got {channels!r}")
+        self.channels = list(channels)
+        widths = _widths(self.channels)
+        self.proj = nn.ModuleList(nn.Conv2d(c, w, 1) for c, w in zip(channels, widths))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(widths[s + 1] + widths[s], widths[s], 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(widths[s], widths[s], 3, padding=1),
+                nn.ReLU(),
+            )
+            for s in range(len(channels) - 1)
+        )
+        self.out = nn.Conv2d(widths[0], 1, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, diffs: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        if len(diffs) != len(self.proj):
+            raise ValueError(f"diffs: expected {len(self.proj)} stages, got {len(diffs)}")
+        x = self.act(self.proj[-1](diffs[-1]))
+        for s in range(len(diffs) - 2, -1, -1):
+            skip = self.act(self.proj[s](diffs[s]))
+            x = self.blocks[s](torch.cat([upsample_to(x, skip.shape[-2:]), skip], dim=1))
+        return upsample_to(self.out(x), size)
+
+
+def feature_differences(
+    feats_p: list[torch.Tensor], feats_t: list[torch.Tensor]
+) -> list[torch.Tensor]:
+    """``|unit_normalize(f_p) - unit_normalize(f_t)|`` per stage (``feats_t`` may have batch 1)."""
+    return [(unit_normalize(p) - unit_normalize(t)).abs() for p, t in zip(feats_p, feats_t)]
+
+
+def clu_logits(
+    feats_p: list[torch.Tensor],
+    feats_t: list[torch.Tensor],
+    decoder: CLUDecoder,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """Change logits ``(B, 1, *size)`` from stage features; ``sigmoid`` gives the CLU map."""
+    return decoder(feature_differences(feats_p, feats_t), tuple(size))
+
+
+def save_decoder(decoder: CLUDecoder, path: str | os.PathLike[str], *, config: dict[str, Any]):
+    """Write ``decoder`` (safetensors) with ``config`` (must hold ``backbone`` and ``depth``;
+    ``channels`` is added) as JSON metadata. Returns the path."""
+    return save_with_config(decoder, path, _check_config(config, decoder.channels), "clu_decoder")
+
+
+def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, Any]]:
+    """Read a decoder written by :func:`save_decoder` (file, or folder with decoder.safetensors)."""
+    file = resolve_learned_file(path, DECODER_FILENAME, option="decoder")
+    state, config = load_with_config(file, "clu_decoder")
+    decoder = CLUDecoder([int(c) for c in config["channels"]])
+    decoder.load_state_dict(state)
+    return decoder, config
+
+
+@register_metric(
+    "clu",
+    lower_better=True,
+    score_range=(0.0, 1.0),
+    min_size=32,
+    weights=("resnet50-imagenet",),
+    description="CLU semantic-change probability map (ResNet-50 differences + U-Net decoder)",
+    has_map=True,
+    amp_safe=True,
+    notes="needs a trained decoder (decoder=...; train with semfid-train, docs/training.md)",
+    extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
+)
+class CLU(Metric):
+    """CLU map and score (mean of the map). Options:
+
+    - ``decoder`` (required): file, folder holding decoder.safetensors, or manifest id;
+    - ``backbone``, ``depth``: as in ``clip_lpips`` (``None``: from the decoder's config);
+    - ``weights``: backbone weights (``None`` = manifest; id, path, state dict, ``"random"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        decoder: str | os.PathLike[str] | None = None,
+        backbone: str | None = None,
+        depth: int | None = None,
+        weights: WeightsArg = None,
+        device=None,
+        as_loss: bool = False,
+    ) -> None:
+        super().__init__(device=device, as_loss=as_loss)
+        if decoder is None:
+            raise ValueError(MISSING_DECODER)
+        self.decoder, config = load_decoder(decoder)
+        flavour, depth = backbone_config(backbone, depth, config, "the decoder weights")
+        self.backbone = build_resnet_features(flavour, depth, weights)
+        if self.decoder.channels != self.backbone.channels:
+            raise ValueError(
+                f"decoder: channels {self.decoder.channels} do not match the {flavour} backbone "
+                f"at depth {depth} ({self.backbone.channels})"
+            )
+        self.config = {"backbone": flavour, "depth": depth, "channels": self.backbone.channels}
+
+    def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        feats_p, feats_t = pair_features(self.backbone, pred, target)
+        return torch.sigmoid(clu_logits(feats_p, feats_t, self.decoder, pred.shape[-2:]))
+
+    def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.compute_map(pred, target).mean(dim=(1, 2, 3))

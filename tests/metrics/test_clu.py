@@ -1,0 +1,87 @@
+"""clu: a decoder saved by the test loads through create_metric; maps in [0, 1]; errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import semfidelity
+from semfidelity.metrics.clu import (
+    CLUDecoder,
+    clu_logits,
+    feature_differences,
+    load_decoder,
+    save_decoder,
+)
+
+
+@pytest.fixture(scope="module")
+def decoder_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("clu")
+    decoder = CLUDecoder([64, 256, 512])
+    with torch.no_grad():
+        decoder.out.bias.fill_(-1.0)  # a distinctive state, checked after loading
+    save_decoder(decoder, folder / "decoder.safetensors", config={"backbone": "clip", "depth": 2})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def metric(decoder_dir):
+    torch.manual_seed(0)
+    return semfidelity.create_metric("clu", decoder=decoder_dir, weights="random", device="cpu")
+
+
+def test_decoder_round_trip(decoder_dir):
+    decoder, config = load_decoder(decoder_dir / "decoder.safetensors")
+    assert config == {"backbone": "clip", "depth": 2, "channels": [64, 256, 512]}
+    assert decoder.out.bias.item() == -1.0
+
+
+def test_maps_shape_range_and_score(metric, set5_pairs):
+    assert metric.config["backbone"] == "clip" and metric.config["depth"] == 2
+    assert metric.decoder.out.bias.item() == -1.0
+    pred, target = (x[..., :80, :72] for x in set5_pairs["bird"])
+    pred = torch.cat([pred, target])
+    maps = metric.map(pred, target)
+    assert maps.shape == (2, 1, 80, 72)
+    assert (maps >= 0).all() and (maps <= 1).all()
+    scores = metric(pred, target)
+    torch.testing.assert_close(scores, maps.mean(dim=(1, 2, 3)))
+    singles = torch.cat([metric(pred[i : i + 1], target) for i in range(2)])
+    torch.testing.assert_close(scores, singles, rtol=0, atol=1e-5)
+    assert not torch.equal(maps[0], maps[1])  # the map depends on the difference
+
+
+def test_functional_pieces():
+    fp = [torch.rand(2, 4, 8, 8), torch.rand(2, 6, 4, 4)]
+    diffs = feature_differences(fp, fp)
+    assert all(d.abs().max() == 0 for d in diffs)
+    logits = clu_logits(fp, [f.flip(0) for f in fp], CLUDecoder([4, 6]), (16, 16))
+    assert logits.shape == (2, 1, 16, 16)
+
+
+def test_loss_gradients_reach_pred_only(metric, decoder_dir, set5_pairs):
+    loss_metric = semfidelity.create_metric(
+        "clu",
+        decoder=decoder_dir,
+        weights=metric.backbone.state_dict(),
+        as_loss=True,
+        device="cpu",
+    )
+    pred, target = (x[..., :64, :64] for x in set5_pairs["bird"])
+    pred = pred.clone().requires_grad_(True)
+    loss_metric(pred, target).backward()
+    assert pred.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in loss_metric.parameters())
+
+
+def test_missing_decoder_explains_how_to_train(tmp_path):
+    with pytest.raises(ValueError, match=r"semfid-train clu .*docs/training\.md"):
+        semfidelity.create_metric("clu")
+    with pytest.raises(FileNotFoundError, match="decoder.safetensors"):
+        semfidelity.create_metric("clu", decoder=tmp_path, weights="random")
+    with pytest.raises(ValueError, match="decoder"):
+        semfidelity.create_metric("clu", decoder="no-such-decoder", weights="random")
+    info = semfidelity.metric_info("clu")
+    assert info["score_range"] == [0.0, 1.0] and info["lower_better"] and info["has_map"]

@@ -1,0 +1,37 @@
+"""A tiny open_clip ViT registered at test time, for tests that need a real CLIP architecture.
+
+>>> from tests.tiny_clip import make_tiny_clip
+>>> m = semfidelity.create_metric("tws", clip_model=make_tiny_clip(), clip_weights="random")
+
+Same code path as ViT-B-32 (open_clip ``VisionTransformer``, QuickGELU, CLIP mean/std), but
+width 32, 2 layers, patch 8, 32x32 input: built in milliseconds, random weights, no download.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import open_clip
+
+TINY_CLIP = "semfid-tiny-vit"
+
+TINY_CLIP_CONFIG = {
+    "embed_dim": 16,
+    "quick_gelu": True,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
+    "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1},
+}
+
+#: Options that make a CLIP-based metric use the tiny model.
+TINY_CLIP_OPTIONS = {"clip_model": TINY_CLIP, "clip_weights": "random"}
+
+
+def make_tiny_clip() -> str:
+    """Register the tiny config with open_clip (idempotent) and return its model name."""
+    if TINY_CLIP not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-clip-"))
+        (folder / f"{TINY_CLIP}.json").write_text(json.dumps(TINY_CLIP_CONFIG))
+        open_clip.add_model_config(folder)
+    return TINY_CLIP
