@@ -225,11 +225,12 @@ def metric_build_options(name: str, tmpdir: Path) -> tuple[dict[str, Any], str]:
 
 
 def _clu_decoder(tmpdir: Path) -> dict[str, Any]:
-    """A randomly initialised CLU decoder saved with the library's own API."""
+    """A randomly initialised CLU decoder for the default backbone, saved with the library's API."""
     from semfidelity.metrics import clu
 
-    path = tmpdir / "clu_decoder"
-    clu.save_decoder(clu.build_decoder(), path)
+    config = {"backbone": "imagenet", "depth": 4}
+    channels = clu.build_resnet_features(config["backbone"], config["depth"], "random").channels
+    path = clu.save_decoder(clu.CLUDecoder(channels), tmpdir / "decoder.safetensors", config=config)
     return {"decoder": str(path)}
 
 

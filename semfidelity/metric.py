@@ -133,20 +133,20 @@ class Metric(nn.Module):
         if x.shape[0] == 0:
             raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
         h, w = x.shape[-2:]
-        if min(h, w) < self.spec.min_size:
+        if min(h, w) < self.min_size:
             raise ValueError(
-                f"{name}: image of size {h}x{w} is smaller than the minimum {self.spec.min_size}x"
-                f"{self.spec.min_size} that metric {self.spec.name!r} needs"
+                f"{name}: image of size {h}x{w} is smaller than the minimum {self.min_size}x"
+                f"{self.min_size} that metric {self.spec.name!r} needs"
             )
-        if not torch.isfinite(x).all():
+        # One pass and one device sync: NaN propagates into both extremes, +-Inf shows in one.
+        lo, hi = torch.stack(torch.aminmax(x)).tolist()
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{name}: contains NaN or Inf values")
-        if not self.as_loss:
-            lo, hi = float(x.min()), float(x.max())
-            if lo < 0.0 or hi > 1.0:
-                hint = " (looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
-                raise ValueError(
-                    f"{name}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}"
-                )
+        if not self.as_loss and (lo < 0.0 or hi > 1.0):
+            hint = " (looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
+            raise ValueError(
+                f"{name}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}"
+            )
         if c == 1:
             x = x.expand(-1, 3, -1, -1)
         return x

@@ -155,7 +155,6 @@ class Job:
     columns: list[str]
     pairing: PairingResult
     fmt: str = "csv"
-    done_rows: list[dict[str, Any]] = field(default_factory=list)
     todo: list[Pair] = field(default_factory=list)
 
 
@@ -213,7 +212,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--workers: expected >= 0, got {args.workers}")
 
 
-def _existing_rows(out: Path, fmt: str, columns: list[str], ctx: DistContext) -> list[dict]:
+def _existing_rows(out: Path, fmt: str, columns: list[str]) -> list[dict]:
     """Rows already in ``out`` and in part files of an interrupted multi-process run."""
     rows: list[dict] = []
     for path in [out, *sorted(out.parent.glob(out.name + ".rank*.part"))]:
@@ -302,46 +301,46 @@ def _save_maps(job: Job, name: str, keys: list[str], maps: torch.Tensor) -> None
         save_heatmap(m, Path(job.args.maps) / name / f"{key}.png", job.args.cmap, vmin, vmax)
 
 
-def _score_metric(job: Job, name: str, batch: list[dict], rows: list[dict]) -> None:
-    """Fill ``rows`` with metric ``name`` for ``batch``; a failing batch is retried per item."""
+def _score_metric(
+    job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor, keys: list[str], rows: list[dict]
+) -> None:
+    """Fill ``rows`` with metric ``name`` for one same-size batch; on failure retry per item."""
     spec = job.metrics[name].spec
-    live = []
-    for item, row in zip(batch, rows):
-        h, w = item["ref"].shape[-2:]
-        if min(h, w) < spec.min_size:
+    h, w = pred.shape[-2:]
+    if min(h, w) < spec.min_size:
+        for row in rows:
             row["_errors"].append(
                 f"too_small: {name} needs at least {spec.min_size}x{spec.min_size} pixels, "
                 f"got {h}x{w}"
             )
-        else:
-            live.append((item, row))
-    groups = [live] if live else []
+        return
+    groups = [list(range(len(rows)))]
     while groups:
-        group = groups.pop()
-        pred = torch.stack([it["pred"] for it, _ in group])
-        ref = torch.stack([it["ref"] for it, _ in group])
+        idx = groups.pop()
+        sel = slice(idx[0], idx[-1] + 1)  # groups are contiguous: the batch or one item
         try:
-            scores, comps, maps = _run_metric(job, name, pred, ref)
+            scores, comps, maps = _run_metric(job, name, pred[sel], ref[sel])
         except Exception as exc:
-            if len(group) > 1:
-                groups.extend([g] for g in group)
+            if len(idx) > 1:
+                groups.extend([i] for i in reversed(idx))
                 continue
-            logger.debug("metric %s failed on %s", name, group[0][0]["key"], exc_info=True)
-            group[0][1]["_errors"].append(f"metric_error: {name}: {type(exc).__name__}: {exc}")
+            logger.debug("metric %s failed on %s", name, keys[idx[0]], exc_info=True)
+            rows[idx[0]]["_errors"].append(f"metric_error: {name}: {type(exc).__name__}: {exc}")
             continue
         values = scores.detach().float().cpu().tolist()
         comp_values = {c: v.detach().float().cpu().tolist() for c, v in comps.items()}
-        for i, (_, row) in enumerate(group):
-            row[name] = values[i]
-            if not math.isfinite(values[i]):
-                row["_errors"].append(f"nonfinite: {name} gave {values[i]}")
+        for j, i in enumerate(idx):
+            rows[i][name] = values[j]
+            if not math.isfinite(values[j]):
+                rows[i]["_errors"].append(f"nonfinite: {name} gave {values[j]}")
             for c, vals in comp_values.items():
-                row[c] = vals[i]
+                rows[i][c] = vals[j]
         if maps is not None:
-            _save_maps(job, name, [it["key"] for it, _ in group], maps)
+            _save_maps(job, name, [keys[i] for i in idx], maps)
 
 
 def _score_batch(job: Job, batch: list[dict]) -> list[dict]:
+    """Rows for one batch: every item failed decoding alone, or all items share one size."""
     rows = []
     for item in batch:
         pair = job.todo[item["index"]]
@@ -355,11 +354,12 @@ def _score_batch(job: Job, batch: list[dict]) -> list[dict]:
         rows.append(row)
     if not batch[0]["reason"]:
         dev = job.device
-        for item in batch:
-            item["ref"] = to_float(item["ref"].to(dev, non_blocking=True))
-            item["pred"] = to_float(item["pred"].to(dev, non_blocking=True))
+        # Items arrive from (pinned) CPU memory: copy asynchronously, convert on the device.
+        pred = to_float(torch.stack([it["pred"].to(dev, non_blocking=True) for it in batch]))
+        ref = to_float(torch.stack([it["ref"].to(dev, non_blocking=True) for it in batch]))
+        keys = [it["key"] for it in batch]
         for name in job.metrics:
-            _score_metric(job, name, batch, rows)
+            _score_metric(job, name, pred, ref, keys, rows)
     for row in rows:
         row["error"] = " | ".join(row.pop("_errors")) or None
     return rows
@@ -495,10 +495,12 @@ def _run(args: argparse.Namespace) -> int:
     job = _prepare(args)
     ctx = init_from_env(job.device)
     try:
-        if ctx.active and job.device.type == "cuda" and job.device.index is None:
-            job.device = torch.device("cuda", ctx.local_rank)
-            for m in job.metrics.values():
-                m.to(job.device)
+        if ctx.active and job.device.type == "cuda":
+            if job.device.index is None:
+                job.device = torch.device("cuda", ctx.local_rank)
+                for m in job.metrics.values():
+                    m.to(job.device)
+            torch.cuda.set_device(job.device)  # nccl collectives use the current device
         return _run_job(job, ctx)
     finally:
         ctx.close()
@@ -516,14 +518,22 @@ def _run_job(job: Job, ctx: DistContext) -> int:
         sys.stdout.flush()
         return EXIT_FAILED if _summary(job, rows, sys.stderr) else EXIT_OK
     out = Path(args.out)
-    if ctx.is_main and out.exists() and out.stat().st_size and not (args.resume or args.overwrite):
+    if out.exists() and out.stat().st_size and not (args.resume or args.overwrite):
         raise UsageError(f"--out {str(out)!r} exists; pass --resume to continue it or --overwrite")
     ctx.barrier()
     if args.overwrite and ctx.is_main:
         for p in [out, *out.parent.glob(out.name + ".rank*.part")]:
             p.unlink(missing_ok=True)
     ctx.barrier()
-    done = _existing_rows(out, job.fmt, job.columns, ctx) if args.resume else []
+    done: list[dict] = []
+    if args.resume:
+        # Rank 0 reads (and repairs a cut last line) first; no rank writes before all have read.
+        if ctx.is_main:
+            done = _existing_rows(out, job.fmt, job.columns)
+        ctx.barrier()
+        if not ctx.is_main:
+            done = _existing_rows(out, job.fmt, job.columns)
+    ctx.barrier()
     done_keys = {str(r["key"]) for r in done}
     remaining = [p for p in job.pairing.pairs if p.key not in done_keys]
     job.todo = remaining[ctx.rank :: ctx.world_size]
@@ -539,7 +549,7 @@ def _run_job(job: Job, ctx: DistContext) -> int:
     ctx.barrier()
     code = EXIT_OK
     if ctx.is_main:
-        rows = _existing_rows(out, job.fmt, job.columns, ctx)
+        rows = _existing_rows(out, job.fmt, job.columns)
         write_sorted(out, rows, job.columns, job.fmt)
         for p in out.parent.glob(out.name + ".rank*.part"):
             p.unlink()

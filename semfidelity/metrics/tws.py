@@ -1,0 +1,274 @@
+"""TWS (Trustworthiness Score) and its semantic term ``clip_sim``.
+
+TWS (Korkmaz, Tekalp, Dogan, IEEE TCSVT 2025) combines CLIP semantic similarity, SSIM on edge
+maps and a multi-level wavelet term; higher = more trustworthy. The paper gives no formulas;
+ours (every constant an option) are in ``docs/metrics/tws.md``:
+
+    semantic = clamp(cos(E(pred), E(target)), 0, 1)        E = open_clip image encoder
+    edge     = edge_ssim(pred, target)                      SSIM of Sobel maps of luma
+    wavelet  = wavelet_similarity(pred, target)             1 - normalised |detail| difference
+    tws      = w_sem * semantic + w_edge * edge + w_wav * wavelet,  weights summing to 1
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import pywt
+import torch
+
+from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
+from semfidelity.functional.edges import edge_ssim
+from semfidelity.functional.wavelets import wavelet_similarity
+from semfidelity.metric import Metric
+from semfidelity.registry import register_metric
+
+__all__ = ["ClipSim", "TWS", "parse_tws_weights", "normalise_tws_weights"]
+
+_DEFAULT_WEIGHTS = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
+_VIEWS = ("global", "tiles")
+
+
+def normalise_tws_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+    """Validate ``(w_sem, w_edge, w_wav)`` (finite, >= 0, positive sum) and scale to sum 1."""
+    if isinstance(weights, str) or not isinstance(weights, Sequence):
+        raise TypeError(
+            f"weights: expected a sequence of 3 numbers (semantic, edge, wavelet), "
+            f"got {type(weights).__name__}; use parse_tws_weights for strings"
+        )
+    if len(weights) != 3:
+        raise ValueError(
+            f"weights: expected 3 numbers (semantic, edge, wavelet), got {len(weights)}: "
+            f"{tuple(weights)!r}"
+        )
+    try:
+        w = tuple(float(x) for x in weights)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"weights: expected numbers, got {tuple(weights)!r}") from exc
+    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
+        raise ValueError(
+            f"weights: expected 3 finite non-negative numbers with a positive sum, got {w!r}"
+        )
+    s = sum(w)
+    return (w[0] / s, w[1] / s, w[2] / s)
+
+
+def parse_tws_weights(text: str) -> tuple[float, float, float]:
+    """Parse ``"a,b,c"`` (semantic, edge, wavelet) into normalised TWS weights.
+
+    >>> parse_tws_weights("2,1,1")
+    (0.5, 0.25, 0.25)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"weights: expected a string 'a,b,c', got {type(text).__name__}")
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise ValueError(
+            f"weights: expected three comma-separated numbers 'semantic,edge,wavelet' "
+            f"(e.g. '0.5,0.25,0.25'), got {text!r}"
+        ) from exc
+    return normalise_tws_weights(values)
+
+
+def _check_grid(clip_grid: Sequence[int]) -> tuple[int, int]:
+    if isinstance(clip_grid, int):
+        clip_grid = (clip_grid, clip_grid)
+    if (
+        not isinstance(clip_grid, Sequence)
+        or len(clip_grid) != 2
+        or not all(isinstance(v, int) and v >= 1 for v in clip_grid)
+        or tuple(clip_grid) == (1, 1)
+    ):
+        raise ValueError(
+            f"clip_grid: expected (rows, cols) of positive ints, not (1, 1), got {clip_grid!r}"
+        )
+    return int(clip_grid[0]), int(clip_grid[1])
+
+
+class _ClipSemantic(Metric):
+    """Shared CLIP part of ``clip_sim`` and ``tws``: the semantic term with broadcasting."""
+
+    def _init_clip(
+        self,
+        clip_model: str,
+        clip_pretrained: str,
+        clip_weights: str | os.PathLike[str] | None,
+        clip_view: str,
+        clip_grid: Sequence[int],
+    ) -> None:
+        if clip_view not in _VIEWS:
+            raise ValueError(f"clip_view: expected one of {_VIEWS}, got {clip_view!r}")
+        self.clip_view = clip_view
+        self.clip_grid = _check_grid(clip_grid)
+        self.clip = ClipEncoder(clip_model, clip_pretrained, weights=clip_weights)
+
+    def _embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Global ``(B, D)`` and, in tiles view, per-tile ``(B, k, D)`` unit-norm embeddings."""
+        pixels = self.clip.preprocess(images)
+        tiles = None
+        if self.clip_view == "tiles":
+            h, w = images.shape[-2:]
+            rows, cols = self.clip_grid
+            if h < rows or w < cols:
+                raise ValueError(
+                    f"pred: image of size {h}x{w} is smaller than clip_grid {self.clip_grid}"
+                )
+            tiles = self.clip.tile_pixels(images, self.clip_grid)
+            pixels = torch.cat([pixels, tiles.flatten(0, 1)])
+        emb = self.clip.encode(pixels)  # float32 even when the encoder runs under autocast
+        b = images.shape[0]
+        if tiles is None:
+            return emb, None
+        return emb[:b], emb[b:].view(b, tiles.shape[1], -1)
+
+    def semantic(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``clamp(cos(E(pred), E(target)), 0, 1)``, ``(B,)`` float32; target batch 1 broadcasts.
+
+        The target (batch 1 or B) is embedded once, without a graph. In tiles view the score is
+        the mean of the global cosine and the mean per-tile cosine (each clamped to [0, 1]).
+        """
+        with torch.no_grad():
+            t_glob, t_tiles = self._embed(target)
+        p_glob, p_tiles = self._embed(pred)
+        cos = (p_glob * t_glob).sum(dim=-1).clamp(0.0, 1.0)
+        if p_tiles is None:
+            return cos
+        tile_cos = (p_tiles * t_tiles).sum(dim=-1).clamp(0.0, 1.0).mean(dim=1)
+        return 0.5 * (cos + tile_cos)
+
+
+@register_metric(
+    "clip_sim",
+    lower_better=False,
+    score_range=(0.0, 1.0),
+    differentiable=True,
+    min_size=1,
+    weights=(clip_weight_id("ViT-B-32", "openai"),),
+    description="CLIP image-image cosine similarity (TWS semantic term), clamped to [0, 1]",
+    amp_safe=True,
+)
+class ClipSim(_ClipSemantic):
+    """CLIP intra-modal cosine ``clamp(cos(E(pred), E(target)), 0, 1)``; higher is better.
+
+    Options: ``clip_model`` ("ViT-B-32"), ``clip_pretrained`` ("openai"), ``clip_weights``
+    (None = manifest weight, a path, or "random"), ``clip_view`` ("global" | "tiles"),
+    ``clip_grid`` ((2, 2) tiles). ``amp_safe``: under ``torch.autocast`` the encoder runs in
+    half precision while the cosine is computed in float32.
+    """
+
+    def __init__(
+        self,
+        *,
+        clip_model: str = "ViT-B-32",
+        clip_pretrained: str = "openai",
+        clip_weights: str | os.PathLike[str] | None = None,
+        clip_view: str = "global",
+        clip_grid: Sequence[int] = (2, 2),
+        device=None,
+        as_loss: bool = False,
+    ) -> None:
+        super().__init__(device=device, as_loss=as_loss)
+        self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
+
+    def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.semantic(pred, target)
+
+
+@register_metric(
+    "tws",
+    lower_better=False,
+    score_range=(0.0, 1.0),
+    differentiable=True,
+    min_size=16,
+    weights=(clip_weight_id("ViT-B-32", "openai"),),
+    description="Trustworthiness Score: CLIP semantic + edge SSIM + wavelet similarity",
+    has_components=True,
+    amp_safe=True,
+    notes="formula details are ours (the paper publishes none): see docs/metrics/tws.md",
+)
+class TWS(_ClipSemantic):
+    """Trustworthiness Score in [0, 1], higher = more trustworthy.
+
+    ``tws = w_sem * semantic + w_edge * edge + w_wav * wavelet`` (weights normalised to sum 1).
+    :meth:`components` returns ``semantic``, ``edge``, ``wavelet`` and ``tws``, each ``(B,)``.
+    A component with weight 0 is not computed by the score call.
+
+    Options: the CLIP options of ``clip_sim``; ``edge`` ("sobel", or "canny": not
+    differentiable), ``wavelet`` ("haar", any discrete PyWavelets family), ``levels`` (3),
+    ``weights`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet).
+    """
+
+    def __init__(
+        self,
+        *,
+        clip_model: str = "ViT-B-32",
+        clip_pretrained: str = "openai",
+        clip_weights: str | os.PathLike[str] | None = None,
+        clip_view: str = "global",
+        clip_grid: Sequence[int] = (2, 2),
+        edge: str = "sobel",
+        wavelet: str = "haar",
+        levels: int = 3,
+        weights: Sequence[float] = _DEFAULT_WEIGHTS,
+        device=None,
+        as_loss: bool = False,
+    ) -> None:
+        super().__init__(device=device, as_loss=as_loss)
+        if edge not in ("sobel", "canny"):
+            raise ValueError(f"edge: expected 'sobel' or 'canny', got {edge!r}")
+        if as_loss and edge == "canny":
+            raise ValueError("edge: 'canny' is not differentiable; use edge='sobel' with as_loss")
+        if wavelet not in pywt.wavelist(kind="discrete"):
+            raise ValueError(
+                f"wavelet: expected a discrete PyWavelets name (pywt.wavelist(kind='discrete')), "
+                f"got {wavelet!r}"
+            )
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ValueError(f"levels: expected an int >= 1, got {levels!r}")
+        self.edge, self.wavelet, self.levels = edge, wavelet, levels
+        self.weights = normalise_tws_weights(weights)
+        self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
+
+    def extra_repr(self) -> str:
+        w = ", ".join(f"{x:.4g}" for x in self.weights)
+        return (
+            f"{super().extra_repr()}, clip_view={self.clip_view!r}, edge={self.edge!r}, "
+            f"wavelet={self.wavelet!r}, levels={self.levels}, weights=({w})"
+        )
+
+    def _edge(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return edge_ssim(pred, target, edge=self.edge).float().clamp(0.0, 1.0)
+
+    def _wavelet(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return wavelet_similarity(pred, target, wavelet=self.wavelet, levels=self.levels).float()
+
+    def compute_components(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        parts = {
+            "semantic": self.semantic(pred, target),
+            "edge": self._edge(pred, target),
+            "wavelet": self._wavelet(pred, target),
+        }
+        parts["tws"] = self._combine(parts)
+        return parts
+
+    def _combine(self, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        total = None
+        for w, name in zip(self.weights, ("semantic", "edge", "wavelet"), strict=True):
+            if w > 0:
+                total = w * parts[name] if total is None else total + w * parts[name]
+        return total.clamp(0.0, 1.0)
+
+    def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        fns = {"semantic": self.semantic, "edge": self._edge, "wavelet": self._wavelet}
+        parts = {
+            name: fns[name](pred, target)
+            for w, name in zip(self.weights, fns, strict=True)
+            if w > 0
+        }
+        return self._combine(parts)
