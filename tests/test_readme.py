@@ -39,3 +39,22 @@ def test_readme_main_job_uses_examples_and_registered_metrics():
     for metric in metrics:
         assert not semfidelity.metric_info(metric)["weights"], f"{metric} needs downloaded weights"
     assert (REPO / "examples" / "ref").is_dir() and (REPO / "examples" / "pred").is_dir()
+
+
+def test_readme_metric_table_matches_the_registry():
+    import semfidelity
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- metric-table:start -->")[1].split("<!-- metric-table:end -->")[0]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(semfidelity.list_metrics())
+    for name, (_, _, orientation, needs_ref, diff, needs_weights) in rows.items():
+        info = semfidelity.metric_info(name)
+        assert orientation == ("lower is better" if info["lower_better"] else "higher is better"), name
+        assert needs_ref == ("yes" if info["requires_reference"] else "no"), name
+        assert diff == ("yes" if info["differentiable"] else "no"), name
+        assert needs_weights.startswith("yes") == bool(info["weights"]), name

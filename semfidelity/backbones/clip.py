@@ -37,8 +37,11 @@ _QUICKGELU_TAGS = ("openai",)
 
 
 def clip_weight_id(clip_model: str, clip_pretrained: str) -> str | None:
-    """Manifest id of ``(clip_model, clip_pretrained)``, or ``None`` when it has none."""
-    return CLIP_WEIGHT_IDS.get((clip_model, clip_pretrained))
+    """Manifest id of ``(clip_model, clip_pretrained)``, or ``None`` when it has none.
+
+    ``"ViT-B-32-quickgelu"`` and ``"ViT-B-32"`` name the same OpenAI weights.
+    """
+    return CLIP_WEIGHT_IDS.get((clip_model.removesuffix("-quickgelu"), clip_pretrained))
 
 
 def _config_name(clip_model: str, clip_pretrained: str) -> str:

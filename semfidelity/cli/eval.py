@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="metric option, e.g. -o clip_lpips.heads=runs/heads (VALUE parsed as JSON when "
         "possible); repeatable",
     )
+    p.add_argument(
+        "--raw-mse",
+        default="",
+        metavar="A,B",
+        help="metrics whose MSE uses raw scores (lower-better, trained on these labels, e.g. "
+        "clip_lpips with trained heads) instead of normalised ones",
+    )
     p.add_argument("--device", default="cpu", help="torch device (cpu)")
     p.add_argument("--size", type=int, default=None, help="resize + centre-crop pairs to SIZE")
     p.add_argument("--batch-size", type=int, default=1, help="batch size (1)")
@@ -82,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             num_workers=args.workers,
             options=options,
+            raw=tuple(get_spec(n).name for n in args.raw_mse.split(",") if n.strip()),
             progress=not args.no_progress,
         )
     except (FileNotFoundError, ValueError, TypeError) as exc:

@@ -30,12 +30,15 @@ def gaussian_filter(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """'Valid' Gaussian filtering of every channel of ``x`` ``(B, C, H, W)`` with a 1-D kernel.
 
     The window is the outer product of ``kernel`` with itself. Returns
-    ``(B, C, H - k + 1, W - k + 1)``. One depthwise 2-D convolution: on CPU, oneDNN's depthwise
-    kernel beats two separable passes (benchmarks/classical_peers.py).
+    ``(B, C, H - k + 1, W - k + 1)``. One depthwise 2-D convolution in channels-last layout:
+    on CPU, oneDNN's depthwise kernel is about 3x faster on NHWC than on NCHW, and beats two
+    separable passes (benchmarks/classical_peers.py).
     """
     c = x.shape[1]
     k = kernel.numel()
     window = torch.outer(kernel, kernel).view(1, 1, k, k).expand(c, 1, k, k)
+    if x.device.type == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last)
     return F.conv2d(x, window, groups=c)
 
 

@@ -39,16 +39,24 @@ def _ssim_cs_maps(
     # Moments of values centred on mid-range: E[x^2] - E[x]^2 cancels less in float32.
     mid = 0.5 * data_range
     x, y = x - mid, y - mid
-    # One filtering pass over the five moments instead of five separate calls.
-    stats = gaussian_filter(torch.cat([x, y, x * x, y * y, x * y], dim=1), kernel)
-    mu_x, mu_y, e_xx, e_yy, e_xy = stats.view(b, 5, c, *stats.shape[-2:]).unbind(dim=1)
+    # One filtering pass over four moments; only the sum E[x^2] + E[y^2] is ever needed.
+    moments = [x, y, torch.addcmul(x * x, y, y), x * y]
+    if x.device.type == "cpu":  # build the stack directly in the NHWC layout the filter wants
+        stack = torch.cat([m.permute(0, 2, 3, 1) for m in moments], dim=-1).permute(0, 3, 1, 2)
+    else:
+        stack = torch.cat(moments, dim=1)
+    stats = gaussian_filter(stack, kernel)
+    mu_x, mu_y, e_sq, e_xy = stats.view(b, 4, c, *stats.shape[-2:]).unbind(dim=1)
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
-    cov = 2 * (e_xy - mu_x * mu_y)
-    cs = (cov + c2) / ((e_xx - mu_x * mu_x) + (e_yy - mu_y * mu_y) + c2)
-    mu_x, mu_y = mu_x + mid, mu_y + mid
-    lum = (2 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1)
-    return lum * cs, cs
+    # Few full-size temporaries (the maps are memory bound); in-place ops only on fresh ones.
+    mu_xy = mu_x * mu_y
+    mu_sq = torch.addcmul(mu_x * mu_x, mu_y, mu_y)
+    cs = (e_xy - mu_xy).mul_(2).add_(c2).div_((e_sq - mu_sq).add_(c2))
+    # Luminance of the uncentred means: (mu + mid) products expand to these shift terms.
+    shift = torch.add(mu_x, mu_y).mul_(2 * mid).add_(2 * mid * mid + c1)
+    lum = torch.add(shift, mu_xy, alpha=2).div_(mu_sq.add_(shift))
+    return lum.mul_(cs), cs
 
 
 def _check_window(pred: torch.Tensor, win_size: int) -> None:

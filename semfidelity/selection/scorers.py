@@ -151,9 +151,15 @@ class LRConsistencyScorer:
             antialias=True,
             align_corners=False,
         ).clamp(0.0, 1.0)
+        ssim_metric = self._ssim_metric(candidates.device)
+        if min(lr.shape[-2:]) < ssim_metric.min_size:
+            raise ValueError(
+                f"lr: the LR image ({lr.shape[-2]}x{lr.shape[-1]}) is smaller than the "
+                f"{ssim_metric.min_size}x{ssim_metric.min_size} that SSIM in 'lr_consistency' needs"
+            )
         with torch.no_grad():
             psnr = F.psnr(down, lr)
-            ssim = self._ssim_metric(candidates.device)(down, lr)
+            ssim = ssim_metric(down, lr)
         score = 0.5 * ssim + 0.5 * (psnr / self.psnr_max).clamp(0.0, 1.0)
         details = {"lr_psnr": psnr.cpu(), "lr_ssim": ssim.cpu()}
         return ScorerResult(score.float().cpu(), details)

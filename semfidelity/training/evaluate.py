@@ -14,7 +14,9 @@ So a metric that agrees with the raters has positive correlations, whatever its 
 For MSE the error score is mapped to [0, 1]: by the metric's declared ``score_range`` when it
 is finite (``(s - lo) / (hi - lo)``, or ``(hi - s) / (hi - lo)`` for higher-better), otherwise
 (e.g. PSNR's open upper end) by min-max over the evaluated pairs; the rule used is reported
-as ``normalisation`` (``"range"`` or ``"minmax"``).
+as ``normalisation`` (``"range"`` or ``"minmax"``). ``normalise="none"`` skips the mapping
+for lower-better metrics trained to predict the labels themselves (e.g. CLIP-LPIPS with heads
+from ``semfid-train``): MSE is then taken on the raw scores (``"raw"``), as during training.
 """
 
 from __future__ import annotations
@@ -42,12 +44,28 @@ COLUMNS = ("srcc", "plcc", "krcc", "mse", "mse_bin")
 
 
 def error_scores(
-    scores: np.ndarray, *, lower_better: bool, score_range: tuple[float, float]
+    scores: np.ndarray,
+    *,
+    lower_better: bool,
+    score_range: tuple[float, float],
+    normalise: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(oriented, normalised, rule)``: higher-is-worse scores and their [0, 1] version."""
+    """``(oriented, normalised, rule)``: higher-is-worse scores and their [0, 1] version.
+
+    ``normalise="none"`` keeps the raw scores of a lower-better metric (rule ``"raw"``).
+    """
+    if normalise not in ("auto", "none"):
+        raise ValueError(f"normalise: expected 'auto' or 'none', got {normalise!r}")
     s = np.asarray(scores, dtype=np.float64)
     oriented = s if lower_better else -s
     lo, hi = score_range
+    if normalise == "none":
+        if not lower_better:
+            raise ValueError(
+                "normalise: 'none' needs lower-better scores in label units; higher-better "
+                "metrics are always normalised"
+            )
+        return oriented, s, "raw"
     if math.isfinite(lo) and math.isfinite(hi):
         norm = (s - lo) / (hi - lo) if lower_better else (hi - s) / (hi - lo)
         rule = "range"
@@ -95,6 +113,7 @@ def evaluate_metrics(
     batch_size: int = 1,
     num_workers: int = 0,
     options: dict[str, dict[str, Any]] | None = None,
+    raw: tuple[str, ...] = (),
     progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate metrics (names or built instances) against the labels of ``pairs_csv``.
@@ -106,6 +125,7 @@ def evaluate_metrics(
             differ); ``None`` scores native sizes.
         options: per-metric-name options for ``create_metric``, e.g.
             ``{"clip_lpips": {"heads": "runs/heads"}}``.
+        raw: metric names whose MSE is taken on raw scores (``normalise="none"``).
 
     Returns:
         name -> ``{"srcc", "plcc", "krcc", "mse", "mse_bin", "n", "lower_better",
@@ -124,7 +144,10 @@ def evaluate_metrics(
             metric, dataset, batch_size=batch_size, num_workers=num_workers, progress=progress
         )
         errors, norm, rule = error_scores(
-            scores, lower_better=metric.lower_better, score_range=metric.score_range
+            scores,
+            lower_better=metric.lower_better,
+            score_range=metric.score_range,
+            normalise="none" if metric.name in raw else "auto",
         )
         row = agreement(errors, norm, labels)
         row.update(n=int(labels.size), lower_better=metric.lower_better, normalisation=rule)

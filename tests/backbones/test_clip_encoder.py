@@ -11,7 +11,7 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 from safetensors.torch import save_file
 
-from semfidelity.backbones.clip import CLIP_WEIGHT_IDS, ClipEncoder, tile_grid
+from semfidelity.backbones.clip import CLIP_WEIGHT_IDS, ClipEncoder, clip_weight_id, tile_grid
 from semfidelity.weights import WeightNotFoundError, get_entry
 from tests.tiny_clip import make_tiny_clip
 
@@ -134,6 +134,8 @@ def test_manifest_ids_exist_and_name_quickgelu_architectures():
         assert tag == "openai"
         assert f"{model}-quickgelu" in open_clip.list_models()
         assert model in entry.architecture and "quickgelu" in entry.architecture
+        assert clip_weight_id(f"{model}-quickgelu", tag) == weight_id
+    assert clip_weight_id("ViT-B-32", "laion2b_s34b_b79k") is None
 
 
 def test_offline_without_weights_names_the_weight_id(tmp_path, monkeypatch):

@@ -102,3 +102,18 @@ def test_frozen_eval_and_weight_errors(caplog):
         build_resnet_features("vit", weights="random")
     with pytest.raises(TypeError, match="weights"):
         build_resnet_features("imagenet", weights=3)
+
+
+def test_weights_from_a_file_path(tmp_path, image):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(3)
+    first = build_resnet_features("imagenet", depth=1, weights="random")
+    with torch.no_grad():
+        first.bn1.running_mean.uniform_(-0.2, 0.2)
+    file = tmp_path / "trunk.safetensors"
+    save_file({k: v.contiguous() for k, v in first.state_dict().items()}, str(file))
+    again = build_resnet_features("imagenet", depth=1, weights=str(file))
+    with torch.no_grad():
+        for a, b in zip(first(image), again(image)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)

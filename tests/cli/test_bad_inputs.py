@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import toy_metrics  # noqa: F401  (registers toy_big and toy_fail)
+import toy_metrics
 from PIL import Image
 
 import semfidelity
@@ -23,6 +23,12 @@ from semfidelity.pairs import discover_pairs
 from semfidelity.scorefile import OutputError, file_format, read_rows
 
 RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _toys():
+    with toy_metrics.registered():
+        yield
 
 
 def png(path: Path, size=(16, 16), value=None, fmt=None) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import toy_metrics  # noqa: F401  (registers the toy metrics)
+import toy_metrics
 from imgs import write_pairs
 from PIL import Image
 
@@ -23,6 +23,12 @@ from semfidelity.cli.score import main
 from semfidelity.io import load_image
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _toys():
+    with toy_metrics.registered():
+        yield
 
 
 def read_csv(path):
@@ -186,7 +192,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
             "--out",
             str(out),
             "--plugin",
-            "toy_metrics",
+            "toy_plugin",
         ],
         env=env,
         cwd=tmp_path,
@@ -222,3 +228,17 @@ def test_resume_merges_part_files_of_an_interrupted_torchrun(tmp_path):
     assert main([*base, "--out", str(out), "--resume"]) == 0
     assert out.read_bytes() == full.read_bytes()
     assert not list(tmp_path.glob("s.csv.rank*"))
+
+
+def test_resize_pred_to_ref_and_pred_suffix(tmp_path):
+    ref, pred = write_pairs(tmp_path, n=2, sizes=((16, 16),))
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(pred / "img01_x4.png")
+    (pred / "img01.png").unlink()
+    out = tmp_path / "s.csv"
+    args = [str(ref), str(pred), "--metrics", "psnr", "--pred-suffix", "_x4", "--out", str(out)]
+    assert main(args) == 1
+    assert "size_mismatch: size mismatch: ref 16x16" in read_csv(out)[0]["error"]
+    assert main([*args, "--overwrite", "--resize-pred-to-ref"]) == 0
+    row = read_csv(out)[0]
+    assert row["key"] == "img01" and row["pred"].endswith("img01_x4.png") and row["error"] == ""
+    assert (row["height"], row["width"]) == ("16", "16")

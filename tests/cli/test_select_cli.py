@@ -68,6 +68,28 @@ def test_select_without_reference(scene, tmp_path, capsys):
     assert f"best: {rows[0]['name']}" in text and "top 3" in text
 
 
+def test_select_with_lr(scene, tmp_path, capsys):
+    args = [str(scene / "samples"), "--out", str(tmp_path), "--lr", str(scene / "lr.png")]
+    assert main([*args, "--scale", "4", "--reducer", "median", "--cmap", "magma"]) == 0
+    rows = read_csv(tmp_path / "ranking.csv")
+    assert {"lr_consistency_score", "lr_psnr", "lr_ssim", "consensus_score"} <= set(rows[0])
+    assert rows[-1]["name"] == "s3.png"
+    assert "median of top 5" in capsys.readouterr().out
+    assert main([*args, "--scale", "2"]) == 2
+    assert "need an LR image of size 24x24" in capsys.readouterr().err
+
+
+def test_select_with_reference_uses_tws(scene, tmp_path, capsys):
+    from tiny_clip import make_tiny_clip
+
+    args = [str(scene / "samples"), "--out", str(tmp_path), "--reference", str(scene / "gt.png")]
+    tws = ["--tws-option", f"clip_model={make_tiny_clip()}", "--tws-option", "clip_weights=random"]
+    assert main([*args, *tws, "--k", "2"]) == 0
+    rows = read_csv(tmp_path / "ranking.csv")
+    assert {"tws_score", "tws_rank"} <= set(rows[0]) and "consensus_score" not in rows[0]
+    assert "tws vs reference: ensemble" in capsys.readouterr().out
+
+
 def test_select_with_openai_judge(scene, tmp_path, monkeypatch, capsys):
     with ChatServer() as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)

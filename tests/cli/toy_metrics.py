@@ -1,4 +1,7 @@
-"""Toy metrics for the semfid-score tests (import to register; also usable as ``--plugin``).
+"""Toy metrics for the semfid-score tests, registered only inside ``with registered():``.
+
+They must not stay in the registry: other tests loop over every registered metric. (A
+subprocess gets them with ``--plugin toy_plugin``.)
 
 They exercise the generic CLI paths without waiting for the real metrics: a spatial map
 (``toy_absdiff``), components (``toy_parts``), a large ``min_size`` (``toy_big``), a metric that
@@ -10,14 +13,49 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
+from semfidelity import registry
 from semfidelity.metric import Metric
 from semfidelity.registry import register_metric
 
+TOYS: dict[str, tuple[type, dict]] = {}
 
-@register_metric("toy_absdiff", lower_better=True, score_range=(0.0, 1.0), has_map=True)
+
+def toy(name: str, **meta):
+    """Remember a toy metric class and its registry metadata (registered by :func:`register`)."""
+
+    def deco(cls):
+        TOYS[name] = (cls, meta)
+        return cls
+
+    return deco
+
+
+def register() -> None:
+    for name, (cls, meta) in TOYS.items():
+        if name not in registry._REGISTRY:
+            register_metric(name, **meta)(cls)
+
+
+def unregister() -> None:
+    for name in TOYS:
+        registry._REGISTRY.pop(name, None)
+
+
+@contextmanager
+def registered() -> Iterator[None]:
+    register()
+    try:
+        yield
+    finally:
+        unregister()
+
+
+@toy("toy_absdiff", lower_better=True, score_range=(0.0, 1.0), has_map=True)
 class AbsDiff(Metric):
     """Mean absolute difference; map = per-pixel mean over channels."""
 
@@ -28,7 +66,7 @@ class AbsDiff(Metric):
         return (pred - target).abs().mean(dim=1, keepdim=True)
 
 
-@register_metric("toy_parts", lower_better=False, score_range=(0.0, 1.0), has_components=True)
+@toy("toy_parts", lower_better=False, score_range=(0.0, 1.0), has_components=True)
 class Parts(Metric):
     """Total = mean of two parts (1 - mean abs diff of the red / of the blue channel)."""
 
@@ -41,12 +79,12 @@ class Parts(Metric):
         return self.compute_components(pred, target)["toy_parts"]
 
 
-@register_metric("toy_big", lower_better=True, score_range=(0.0, 1.0), min_size=24)
+@toy("toy_big", lower_better=True, score_range=(0.0, 1.0), min_size=24)
 class Big(AbsDiff):
     """Like toy_absdiff but needs images of at least 24x24."""
 
 
-@register_metric("toy_fail", lower_better=True, score_range=(0.0, 1.0))
+@toy("toy_fail", lower_better=True, score_range=(0.0, 1.0))
 class Fail(Metric):
     """Raises on any pred whose mean is above 0.9 (a 'white' image), else mean abs diff."""
 
@@ -56,7 +94,7 @@ class Fail(Metric):
         return (pred - target).abs().mean(dim=(1, 2, 3))
 
 
-@register_metric("toy_slow", lower_better=True, score_range=(0.0, 1.0))
+@toy("toy_slow", lower_better=True, score_range=(0.0, 1.0))
 class Slow(AbsDiff):
     """toy_absdiff that sleeps SEMFID_TOY_SLEEP seconds per batch."""
 
@@ -65,7 +103,7 @@ class Slow(AbsDiff):
         return super().score(pred, target)
 
 
-@register_metric("toy_amp", lower_better=True, score_range=(0.0, 1.0), amp_safe=True)
+@toy("toy_amp", lower_better=True, score_range=(0.0, 1.0), amp_safe=True)
 class Amp(Metric):
     """Reports 1.0 when run under autocast, else 0.0 (so the test sees --amp take effect)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import kornia
 import numpy as np
 import pytest
 import torch
@@ -11,6 +12,7 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 
 from semfidelity.functional import edge_map, edge_ssim, rgb_to_luma
+from semfidelity.functional.edges import sobel_magnitude
 
 
 def _np_edges(x: torch.Tensor) -> np.ndarray:
@@ -26,6 +28,8 @@ def test_sobel_edge_map_matches_numpy(baboon):
     assert ours.shape == (1, 1, *x.shape[-2:])
     assert np.abs(ours[0, 0].numpy() - _np_edges(x)).max() < 1e-5
     assert ours.min() >= 0 and ours.max() <= 1
+    ref = kornia.filters.sobel(rgb_to_luma(x), normalized=True, eps=1e-6)
+    assert torch.allclose(sobel_magnitude(rgb_to_luma(x)), ref, atol=1e-6)
 
 
 def test_edge_ssim_matches_naive_skimage(set5_pairs, baboon):

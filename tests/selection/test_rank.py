@@ -142,3 +142,35 @@ def test_errors_name_the_argument():
         rank(c, scorers=("consensus",), names=["a"])
     with pytest.raises(ValueError, match="window"):
         ConsensusScorer(window=0)
+
+
+def test_lr_consistency_prefers_the_candidate_that_downscales_to_the_input():
+    c = smooth_set(4, seed=5)
+    lr = torch.nn.functional.interpolate(c[1:2], size=(24, 20), mode="bicubic", antialias=True)
+    lr = lr.clamp(0, 1)
+    r = rank(c, lr=lr, scale=2, scorers=("lr_consistency",))
+    assert r.order[0] == 1
+    assert r.details["lr_psnr"][1] > 60 and r.details["lr_ssim"][1] == pytest.approx(1, abs=1e-4)
+    assert all(0 <= s <= 1 for s in r.scores["lr_consistency"])
+    # a brighter copy keeps the structure (SSIM) but not the intensities (PSNR)
+    shifted = rank(torch.stack([c[1], (c[1] + 0.2).clamp(0, 1)]), lr=lr, scale=2)
+    assert shifted.order == [0, 1] and shifted.details["lr_psnr"][1] < 20
+    small = torch.nn.functional.interpolate(c[:1], size=(6, 5), mode="area")
+    with pytest.raises(ValueError, match="lr: the LR image .6x5. is smaller"):
+        rank(c, lr=small, scale=8)
+
+
+def test_tws_scorer_with_a_tiny_clip_ranks_the_reference_first():
+    from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
+
+    from semfidelity import create_metric
+
+    make_tiny_clip()
+    c = smooth_set(4, seed=6)
+    reference = c[2:3].clone()
+    r = rank(c, reference=reference, scorers=(TWSScorer(**TINY_CLIP_OPTIONS),))
+    assert r.order[0] == 2 and r.scores["tws"][2] == pytest.approx(1.0, abs=1e-4)
+    assert all(0 <= s <= 1 for s in r.scores["tws"])
+    metric = create_metric("tws", device="cpu", **TINY_CLIP_OPTIONS)
+    prebuilt = rank(c, reference=reference, scorers=(TWSScorer(metric=metric),))
+    assert prebuilt.scores["tws"] == pytest.approx(r.scores["tws"], abs=1e-5)

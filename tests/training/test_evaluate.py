@@ -59,6 +59,11 @@ def test_orientation_makes_agreement_positive_for_both_directions():
     psnr = np.array([40.0, 35.0, 15.0, 20.0, 25.0])  # open range -> min-max
     e3, n3, r3 = error_scores(psnr, lower_better=False, score_range=(0.0, math.inf))
     assert r3 == "minmax" and n3.min() == 0 and n3.max() == 1 and n3[2] == 1
+    raw = np.array([0.1, 1.3, 0.0])  # a trained regressor may leave [0, 1]
+    e4, n4, r4 = error_scores(raw, lower_better=True, score_range=(0.0, math.inf), normalise="none")
+    assert r4 == "raw" and np.array_equal(n4, raw) and np.array_equal(e4, raw)
+    with pytest.raises(ValueError, match="higher-better"):
+        error_scores(psnr, lower_better=False, score_range=(0.0, math.inf), normalise="none")
 
 
 def test_eval_cli_table_and_json(val_csv, tmp_path, capsys):
