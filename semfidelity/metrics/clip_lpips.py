@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -126,6 +127,18 @@ def load_heads(path: str | os.PathLike[str]) -> tuple[LinearHeads, dict[str, Any
     return heads, config
 
 
+def companion_weights(file: Path, config: dict[str, Any], weights: WeightsArg) -> WeightsArg:
+    """Backbone weights to use with a trained file: ``weights`` when given; else the fine-tuned
+    backbone that ``semfid-train --finetune`` saved beside it (config
+    ``backbone_weights = "backbone.safetensors"``); else ``None`` (the manifest)."""
+    if weights is not None:
+        return weights
+    name = config.get("backbone_weights")
+    if name == "backbone.safetensors" and (file.parent / name).is_file():
+        return file.parent / name
+    return None
+
+
 def backbone_config(
     backbone: str | None, depth: int | None, config: dict[str, Any] | None, option: str
 ) -> tuple[str, int]:
@@ -181,7 +194,8 @@ class CLIPLPIPS(Metric):
     - ``depth``: residual stages 1..4 (``None``: from ``heads``' config, else 4);
     - ``heads``: trained heads (file, folder with heads.safetensors, or manifest id); ``None``
       = uniform, uncalibrated heads (``self.calibrated`` is ``False``);
-    - ``weights``: backbone weights (``None`` = manifest; id, path, state dict, ``"random"``).
+    - ``weights``: backbone weights (``None`` = manifest, or the fine-tuned
+      ``backbone.safetensors`` saved beside the heads; id, path, state dict, ``"random"``).
     """
 
     def __init__(
@@ -195,7 +209,11 @@ class CLIPLPIPS(Metric):
         as_loss: bool = False,
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
-        loaded, config = load_heads(heads) if heads is not None else (None, None)
+        loaded, config = None, None
+        if heads is not None:
+            file = resolve_learned_file(heads, HEADS_FILENAME, option="heads")
+            loaded, config = load_heads(file)
+            weights = companion_weights(file, config, weights)
         flavour, depth = backbone_config(backbone, depth, config, "heads")
         self.backbone = build_resnet_features(flavour, depth, weights)
         self.heads = loaded if loaded is not None else LinearHeads(self.backbone.channels)

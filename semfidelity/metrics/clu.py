@@ -31,7 +31,12 @@ from semfidelity.backbones._state import (
 from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
 from semfidelity.functional.deep_features import unit_normalize, upsample_to
 from semfidelity.metric import Metric
-from semfidelity.metrics.clip_lpips import _check_config, backbone_config, pair_features
+from semfidelity.metrics.clip_lpips import (
+    _check_config,
+    backbone_config,
+    companion_weights,
+    pair_features,
+)
 from semfidelity.registry import register_metric
 
 __all__ = [
@@ -48,7 +53,8 @@ DECODER_FILENAME = "decoder.safetensors"
 MISSING_DECODER = (
     "decoder: metric 'clu' needs trained decoder weights and none ship with semfidelity; "
     "pass decoder=<file | folder holding decoder.safetensors | manifest id>. "
-    "Train one with `semfid-train clu ...` (see `semfid-train clu --help` and docs/training.md); "
+    "Train one with `semfid-train clu --train CSV --val CSV --out DIR` (see "
+    "`semfid-train --help` and docs/training.md), then pass decoder=DIR; "
     "a random decoder would give meaningless maps, so there is no default."
 )
 
@@ -146,7 +152,8 @@ class CLU(Metric):
 
     - ``decoder`` (required): file, folder holding decoder.safetensors, or manifest id;
     - ``backbone``, ``depth``: as in ``clip_lpips`` (``None``: from the decoder's config);
-    - ``weights``: backbone weights (``None`` = manifest; id, path, state dict, ``"random"``).
+    - ``weights``: backbone weights (``None`` = manifest, or the fine-tuned
+      ``backbone.safetensors`` saved beside the decoder; id, path, state dict, ``"random"``).
     """
 
     def __init__(
@@ -162,7 +169,9 @@ class CLU(Metric):
         super().__init__(device=device, as_loss=as_loss)
         if decoder is None:
             raise ValueError(MISSING_DECODER)
-        self.decoder, config = load_decoder(decoder)
+        file = resolve_learned_file(decoder, DECODER_FILENAME, option="decoder")
+        self.decoder, config = load_decoder(file)
+        weights = companion_weights(file, config, weights)
         flavour, depth = backbone_config(backbone, depth, config, "the decoder weights")
         self.backbone = build_resnet_features(flavour, depth, weights)
         if self.decoder.channels != self.backbone.channels:

@@ -85,3 +85,21 @@ def test_missing_decoder_explains_how_to_train(tmp_path):
         semfidelity.create_metric("clu", decoder="no-such-decoder", weights="random")
     info = semfidelity.metric_info("clu")
     assert info["score_range"] == [0.0, 1.0] and info["lower_better"] and info["has_map"]
+
+
+def test_finetuned_backbone_beside_the_decoder_is_used(metric, tmp_path, set5_pairs):
+    # semfid-train --finetune writes backbone.safetensors next to the decoder and records it.
+    from safetensors.torch import save_file
+
+    state = {k: v.clone().contiguous() for k, v in metric.backbone.state_dict().items()}
+    state["bn1.running_mean"] += 0.5
+    save_file(state, str(tmp_path / "backbone.safetensors"))
+    save_decoder(
+        metric.decoder,
+        tmp_path / "decoder.safetensors",
+        config={"backbone": "clip", "depth": 2, "backbone_weights": "backbone.safetensors"},
+    )
+    tuned = semfidelity.create_metric("clu", decoder=tmp_path, device="cpu")  # no manifest needed
+    torch.testing.assert_close(tuned.backbone.bn1.running_mean, state["bn1.running_mean"])
+    pred, target = (x[..., :64, :64] for x in set5_pairs["bird"])
+    assert not torch.equal(tuned(pred, target), metric(pred, target))
