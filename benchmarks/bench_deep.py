@@ -5,7 +5,8 @@
 Random backbone weights (speed does not depend on their values; no download needed). For
 ``lpips`` both implementations get the same weights and the same inputs in the same run,
 measured alternately call by call. Prints a Markdown table of pairs per second (batch of one
-pair): the median over the run and the best single call.
+pair): the median over the run and the best single call. On a machine shared with other jobs,
+``--threads 1`` avoids OpenMP oversubscription, which otherwise dominates the timings.
 """
 
 from __future__ import annotations
