@@ -14,7 +14,6 @@ import math
 import os
 from pathlib import Path
 
-import open_clip
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +23,14 @@ from semfidelity.weights import load_state_dict
 __all__ = ["CLIP_WEIGHT_IDS", "ClipEncoder", "clip_weight_id", "tile_grid"]
 
 logger = logging.getLogger(__name__)
+
+
+def _open_clip():
+    """open_clip, imported on first use: it costs seconds, and most metrics never need it."""
+    import open_clip
+
+    return open_clip
+
 
 #: (open_clip model name, pretrained tag) -> id in ``weights_manifest.json``.
 CLIP_WEIGHT_IDS: dict[tuple[str, str], str] = {
@@ -49,7 +56,7 @@ def _config_name(clip_model: str, clip_pretrained: str) -> str:
         raise TypeError(f"clip_model: expected a str, got {type(clip_model).__name__}")
     if not isinstance(clip_pretrained, str):
         raise TypeError(f"clip_pretrained: expected a str, got {type(clip_pretrained).__name__}")
-    known = open_clip.list_models()
+    known = _open_clip().list_models()
     if clip_pretrained in _QUICKGELU_TAGS and not clip_model.endswith("-quickgelu"):
         if f"{clip_model}-quickgelu" in known:
             return f"{clip_model}-quickgelu"
@@ -146,11 +153,11 @@ class ClipEncoder(nn.Module):
             )
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                model = open_clip.create_model(name, pretrained=None)
+                model = _open_clip().create_model(name, pretrained=None)
         else:
             # Load the file first: a missing or corrupt weight fails before the model is built.
             visual_sd = _visual_state_dict(weights, self.weight_id)
-            model = open_clip.create_model(name, pretrained=None)
+            model = _open_clip().create_model(name, pretrained=None)
             model.visual.load_state_dict(visual_sd, strict=True)
         cfg = model.visual.preprocess_cfg
         if cfg.get("resize_mode", "shortest") != "shortest":
