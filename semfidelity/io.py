@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 __all__ = ["ImageLike", "load_image", "as_tensor", "IMAGE_EXTENSIONS"]
 
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
@@ -88,9 +88,7 @@ def _array_to_tensor(arr: np.ndarray, name: str) -> torch.Tensor:
         return t.float()
     if np.issubdtype(arr.dtype, np.floating):
         return t.float()
-    raise TypeError(
-        f"{name}: expected a uint8, uint16 or float NumPy array, got dtype {arr.dtype}"
-    )
+    raise TypeError(f"{name}: expected a uint8, uint16 or float NumPy array, got dtype {arr.dtype}")
 
 
 def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
@@ -127,7 +125,9 @@ def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
         parts = [as_tensor(item, f"{name}[{i}]") for i, item in enumerate(x)]
         shapes = {tuple(p.shape[1:]) for p in parts}
         if len(shapes) != 1:
-            raise ValueError(f"{name}: all images of a list must have one shape, got {sorted(shapes)}")
+            raise ValueError(
+                f"{name}: all images of a list must have one shape, got {sorted(shapes)}"
+            )
         return torch.cat(parts, dim=0)
     raise TypeError(
         f"{name}: expected a torch.Tensor, NumPy array, PIL image, file path or a list of them, "

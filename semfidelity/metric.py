@@ -151,7 +151,9 @@ class Metric(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         return x
 
-    def prepare(self, pred: ImageLike, target: ImageLike | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def prepare(
+        self, pred: ImageLike, target: ImageLike | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Convert, validate and move both inputs; returns float32 NCHW RGB tensors.
 
         ``target`` keeps batch 1 when it is broadcast over a larger ``pred`` batch, so that a
@@ -172,7 +174,8 @@ class Metric(nn.Module):
             )
         if t.shape[0] not in (1, p.shape[0]):
             raise ValueError(
-                f"target batch must be 1 or equal to the pred batch ({p.shape[0]}), got {t.shape[0]}"
+                f"target batch must be 1 or equal to the pred batch ({p.shape[0]}), "
+                f"got {t.shape[0]}"
             )
         if self.as_loss or t.requires_grad:
             t = t.detach()
@@ -227,7 +230,9 @@ class Metric(nn.Module):
         with self._grad_context(p):
             return self.compute_map(p, t)
 
-    def components(self, pred: ImageLike, target: ImageLike | None = None) -> dict[str, torch.Tensor]:
+    def components(
+        self, pred: ImageLike, target: ImageLike | None = None
+    ) -> dict[str, torch.Tensor]:
         """Named ``(B,)`` sub-scores of a composite metric, including the total."""
         if not self.spec.has_components:
             raise NotImplementedError(f"metric {self.spec.name!r} has no components")

@@ -56,9 +56,13 @@ class MetricSpec:
     def __post_init__(self) -> None:
         low, high = self.score_range
         if not (isinstance(low, (int, float)) and isinstance(high, (int, float))):
-            raise TypeError(f"score_range of {self.name!r} must be numeric, got {self.score_range!r}")
+            raise TypeError(
+                f"score_range of {self.name!r} must be numeric, got {self.score_range!r}"
+            )
         if not low < high:
-            raise ValueError(f"score_range of {self.name!r} must satisfy low < high, got {self.score_range!r}")
+            raise ValueError(
+                f"score_range of {self.name!r} must satisfy low < high, got {self.score_range!r}"
+            )
         if self.min_size < 1:
             raise ValueError(f"min_size of {self.name!r} must be >= 1, got {self.min_size}")
 
@@ -82,7 +86,10 @@ class MetricSpec:
         return {
             "name": self.name,
             "lower_better": self.lower_better,
-            "score_range": [low if math.isfinite(low) else None, high if math.isfinite(high) else None],
+            "score_range": [
+                low if math.isfinite(low) else None,
+                high if math.isfinite(high) else None,
+            ],
             "requires_reference": self.requires_reference,
             "differentiable": self.differentiable,
             "min_size": self.min_size,
@@ -134,13 +141,11 @@ def get_spec(name: str) -> MetricSpec:
         return _REGISTRY[key]
     close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise ValueError(
-        f"unknown metric {name!r}.{hint} Available: {', '.join(sorted(_REGISTRY))}"
-    )
+    raise ValueError(f"unknown metric {name!r}.{hint} Available: {', '.join(sorted(_REGISTRY))}")
 
 
 def list_metrics(pattern: str | None = None) -> list[str]:
-    """Sorted registered metric names, optionally filtered by a glob ``pattern`` (e.g. ``"*ssim"``)."""
+    """Sorted registered metric names, optionally filtered by a glob ``pattern`` (``"*ssim"``)."""
     _ensure_builtin_metrics()
     names = sorted(_REGISTRY)
     if pattern is not None:

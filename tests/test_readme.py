@@ -59,7 +59,9 @@ def test_readme_metric_table_matches_the_registry():
     assert set(rows) == builtin
     for name, (_, _, orientation, needs_ref, diff, needs_weights) in rows.items():
         info = semfidelity.metric_info(name)
-        assert orientation == ("lower is better" if info["lower_better"] else "higher is better"), name
+        assert orientation == ("lower is better" if info["lower_better"] else "higher is better"), (
+            name
+        )
         assert needs_ref == ("yes" if info["requires_reference"] else "no"), name
         assert diff == ("yes" if info["differentiable"] else "no"), name
         assert needs_weights.startswith("yes") == bool(info["weights"]), name
