@@ -324,6 +324,14 @@ PEERS: dict[str, list[tuple[str, Factory]]] = {
 }
 
 
+# Peers left out of ``select="all"`` and run only when named, with the reason shown otherwise.
+OPT_IN = {
+    ("ms_ssim", "kornia"): "opt-in (--peers kornia): MS_SSIMLoss is a different formula and "
+    "filters every scale at full resolution (about 30x slower at 256 px, over 100 s per 512 px "
+    "image here)",
+}
+
+
 def get_peers(
     metric: str,
     device: torch.device,
@@ -341,6 +349,9 @@ def get_peers(
     missing: list[tuple[str, str]] = []
     for name, factory in PEERS.get(metric, []):
         if wanted is not None and name.split()[0].lower() not in wanted:
+            continue
+        if wanted is None and (metric, name) in OPT_IN:
+            missing.append((name, OPT_IN[(metric, name)]))
             continue
         try:
             found.append(factory(device, dict(options or {})))
