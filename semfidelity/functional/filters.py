@@ -26,20 +26,29 @@ def gaussian_kernel1d(
     return (g / g.sum()).to(device=device, dtype=dtype)
 
 
-def gaussian_filter(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+def gaussian_filter(
+    x: torch.Tensor,
+    kernel: torch.Tensor,
+    *,
+    scale: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
     """'Valid' Gaussian filtering of every channel of ``x`` ``(B, C, H, W)`` with a 1-D kernel.
 
     The window is the outer product of ``kernel`` with itself. Returns
     ``(B, C, H - k + 1, W - k + 1)``. One depthwise 2-D convolution in channels-last layout:
     on CPU, oneDNN's depthwise kernel is about 3x faster on NHWC than on NCHW, and beats two
-    separable passes (benchmarks/classical_peers.py).
+    separable passes (benchmarks/classical_peers.py). Optional ``scale`` and ``bias``
+    (``(C,)`` each) give ``scale[c] * filter(x[:, c]) + bias[c]`` at no extra pass.
     """
     c = x.shape[1]
     k = kernel.numel()
     window = torch.outer(kernel, kernel).view(1, 1, k, k).expand(c, 1, k, k)
+    if scale is not None:
+        window = window * scale.view(c, 1, 1, 1)
     if x.device.type == "cpu":
         x = x.contiguous(memory_format=torch.channels_last)
-    return F.conv2d(x, window, groups=c)
+    return F.conv2d(x, window, bias, groups=c)
 
 
 def _symmetric_index(n: int, before: int, after: int, device: torch.device) -> torch.Tensor:

@@ -49,14 +49,18 @@ def _ssim_cs_maps(
         stack = torch.cat([m.permute(0, 2, 3, 1) for m in moments], dim=-1).permute(0, 3, 1, 2)
     else:
         stack = torch.cat(moments, dim=1)
-    stats = gaussian_filter(stack, kernel)
-    mu_x, mu_y, e_sq, e_xy = stats.view(b, 4, c, *stats.shape[-2:]).unbind(dim=1)
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
+    # The filter's per-channel scale and bias fold constants in for free:
+    # e_sq + c2 and 2 e_xy + c2 come straight out of the convolution.
+    scale = torch.tensor([1.0, 1.0, 1.0, 2.0], device=stack.device).repeat_interleave(c)
+    bias = torch.tensor([0.0, 0.0, c2, c2], device=stack.device).repeat_interleave(c)
+    stats = gaussian_filter(stack, kernel, scale=scale, bias=bias)
+    mu_x, mu_y, e_sq, e_xy = stats.view(b, 4, c, *stats.shape[-2:]).unbind(dim=1)
     # Few full-size temporaries (the maps are memory bound); in-place ops only on fresh ones.
     mu_xy = mu_x * mu_y
     mu_sq = torch.addcmul(mu_x * mu_x, mu_y, mu_y)
-    cs = (e_xy - mu_xy).mul_(2).add_(c2).div_((e_sq - mu_sq).add_(c2))
+    cs = torch.add(e_xy, mu_xy, alpha=-2).div_(e_sq - mu_sq)
     # Luminance of the uncentred means: (mu + mid) products expand to these shift terms.
     shift = torch.add(mu_x, mu_y).mul_(2 * mid).add_(2 * mid * mid + c1)
     lum = torch.add(shift, mu_xy, alpha=2).div_(mu_sq.add_(shift))
