@@ -62,7 +62,10 @@ def _ssim_cs_maps(
     mu_sq = torch.addcmul(mu_x * mu_x, mu_y, mu_y)
     cs = torch.add(e_xy, mu_xy, alpha=-2).div_(e_sq - mu_sq)
     # Luminance of the uncentred means: (mu + mid) products expand to these shift terms.
-    shift = torch.add(mu_x, mu_y).mul_(2 * mid).add_(2 * mid * mid + c1)
+    shift = torch.add(mu_x, mu_y)
+    if 2 * mid != 1.0:  # skip a full-size pass for the usual data_range=1
+        shift.mul_(2 * mid)
+    shift.add_(2 * mid * mid + c1)
     lum = torch.add(shift, mu_xy, alpha=2).div_(mu_sq.add_(shift))
     return lum.mul_(cs), cs
 
