@@ -110,9 +110,13 @@ def ssim(
     gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=L)`` (which
     averages the map after cropping ``(win-1)/2`` border pixels), to float32 rounding.
     """
-    return ssim_map(pred, target, data_range=data_range, win_size=win_size, sigma=sigma).mean(
-        dim=(1, 2, 3)
-    )
+    pred, target = _pair(pred, target)
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        _check_window(pred, win_size)
+        kernel = gaussian_kernel1d(win_size, sigma, device=pred.device)
+        # One mean over channels and pixels: a channel mean first is a slow strided reduction
+        # over the channels-last map.
+        return _ssim_cs_maps(pred, target, kernel, data_range)[0].mean(dim=(1, 2, 3))
 
 
 def ms_ssim(
