@@ -125,3 +125,22 @@ def test_vlm_scorer_in_rank_and_errors(judge, tiny_dir):
         HFJudge(tiny_blip2(10), device="cpu")
     with pytest.raises(ValueError, match="prompt"):
         HFJudge(str(tiny_dir), prompt="no placeholder")
+
+
+@pytest.mark.parametrize("var", ["SEMFID_OFFLINE", "HF_HUB_OFFLINE"])
+def test_offline_flags_make_the_judge_load_local_files_only(monkeypatch, var):
+    import transformers
+
+    seen = []
+
+    def fake_from_pretrained(model_id, **kwargs):
+        seen.append(kwargs.get("local_files_only"))
+        raise OSError(f"{model_id} not in the local cache")
+
+    monkeypatch.delenv("SEMFID_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv(var, "1")
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", fake_from_pretrained)
+    with pytest.raises(OSError, match="not in the local cache"):
+        HFJudge("someone/some-vlm")
+    assert seen == [True]

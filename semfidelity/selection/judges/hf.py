@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from semfidelity.selection.judges.base import check_images, to_pil
+from semfidelity.weights import offline_reason
 
 __all__ = ["HFJudge", "DEFAULT_QUESTIONS", "DEFAULT_MODEL"]
 
@@ -120,6 +121,8 @@ class HFJudge:
             raise ImportError("HFJudge needs transformers: pip install 'semfidelity[vlm]'") from exc
         if dtype is not None:
             kwargs = {**kwargs, "dtype": dtype}
+        if offline_reason() is not None:  # SEMFID_OFFLINE / HF_HUB_OFFLINE: local files only
+            kwargs = {**kwargs, "local_files_only": True}
         logger.info("loading judge model %s", model_id)
         processor = AutoProcessor.from_pretrained(
             model_id,
