@@ -15,9 +15,10 @@ __all__ = ["ssim", "ssim_map", "ms_ssim", "MS_SSIM_WEIGHTS"]
 
 K1, K2 = 0.01, 0.03
 #: Inputs with more than this many elements (``B*C*H*W``) are scored in row bands of about
-#: this size (each band with ``win_size - 1`` rows of overlap), summing the band maps exactly:
-#: the statistics need ~80 bytes per element, ~1.9 GB for a 3840x2160 RGB pair in one pass.
-CHUNK_ELEMENTS = 2**23
+#: this size (each band with ``win_size - 1`` rows of overlap), summing the band maps exactly.
+#: Bands bound the memory (~80 bytes per element in one pass, ~1.9 GB for a 3840x2160 RGB
+#: pair) and keep the temporaries in cache: 2^20 was ~1.4x faster than one pass on 8x3x512x512.
+CHUNK_ELEMENTS = 2**20
 #: Scale weights of Wang et al. (2003), finest scale first.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -75,7 +76,8 @@ def _band_rows(shape: torch.Size, k: int) -> int:
     b, c, h, w = shape
     if b * c * h * w <= CHUNK_ELEMENTS:
         return h - k + 1
-    return max(1, CHUNK_ELEMENTS // (b * c * w) - (k - 1))
+    # At least 4 (k-1) rows per band, so the overlap never costs more than 25 %.
+    return max(4 * (k - 1), CHUNK_ELEMENTS // (b * c * w) - (k - 1))
 
 
 def _bands(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, data_range: float):
