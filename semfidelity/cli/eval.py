@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from semfidelity.cli._options import parse_metric_options
 from semfidelity.registry import get_spec
 from semfidelity.training.evaluate import evaluate_metrics, format_table
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument(
         "--option",
+        "--opt",
         "-o",
         action="append",
         default=[],
@@ -54,18 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_options(items: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        name, dot, opt = key.partition(".")
-        if not (sep and dot and name and opt):
-            parser.error(f"--option: expected METRIC.KEY=VALUE, got {item!r}")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out.setdefault(name, {})[opt] = parsed
-    return out
+    try:
+        return parse_metric_options(items, flag="--option")
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

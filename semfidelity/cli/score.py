@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import math
 import sys
@@ -25,6 +24,7 @@ from typing import Any, TextIO
 import torch
 
 import semfidelity
+from semfidelity.cli._options import parse_metric_options
 from semfidelity.data import PairDataset, SizeBatcher, make_loader, to_float
 from semfidelity.distributed import DistContext, init_from_env
 from semfidelity.heatmap import COLORMAPS, save_heatmap
@@ -114,20 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_opts(items: Sequence[str], metrics: Sequence[str]) -> dict[str, dict[str, Any]]:
-    opts: dict[str, dict[str, Any]] = {m: {} for m in metrics}
-    for item in items:
-        head, sep, raw = item.partition("=")
-        metric, dot, name = head.partition(".")
-        if not sep or not dot or not name:
-            raise UsageError(f"--opt: expected METRIC.NAME=VALUE, got {item!r}")
-        if metric.lower() not in opts:
-            raise UsageError(f"--opt {item!r}: metric {metric!r} is not in --metrics {metrics}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        opts[metric.lower()][name] = value
-    return opts
+    try:
+        return parse_metric_options(items, metrics, flag="--opt")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _tws_option(spec: MetricSpec, raw: str) -> tuple[str, Any]:
