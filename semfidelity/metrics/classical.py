@@ -34,6 +34,27 @@ def _check_border(value: object) -> int:
     return value
 
 
+def check_edge_option(edge: object, as_loss: bool) -> str:
+    """Validate the ``edge`` option of the TWS edge term (``edge_ssim`` and ``tws``)."""
+    if edge not in EDGE_METHODS:
+        raise ValueError(f"edge: expected one of {EDGE_METHODS}, got {edge!r}")
+    if edge == "canny" and as_loss:
+        raise ValueError("edge: 'canny' is not differentiable; use edge='sobel' with as_loss")
+    return edge
+
+
+def check_wavelet_options(wavelet: object, levels: object, mode: object = "symmetric") -> int:
+    """Validate the TWS wavelet-term options (``wavelet`` and ``tws``).
+
+    Returns the smallest image side they need: ``(filter_length - 1) * 2**levels``.
+    """
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ValueError(f"levels: expected an int >= 1, got {levels!r}")
+    if mode not in DWT_MODES:
+        raise ValueError(f"mode: expected one of {DWT_MODES}, got {mode!r}")
+    return min_side(wavelet, levels)  # also validates the wavelet name
+
+
 class _ChannelMetric(Metric):
     """Shared ``y_channel`` / ``crop_border`` handling (BasicSR's evaluation protocol)."""
 
@@ -157,11 +178,7 @@ class EdgeSSIM(Metric):
 
     def __init__(self, *, edge: str = "sobel", device=None, as_loss: bool = False) -> None:
         super().__init__(device=device, as_loss=as_loss)
-        if edge not in EDGE_METHODS:
-            raise ValueError(f"edge: expected one of {EDGE_METHODS}, got {edge!r}")
-        if edge == "canny" and as_loss:
-            raise ValueError("edge: 'canny' is not differentiable; use edge='sobel' with as_loss")
-        self.edge = edge
+        self.edge = check_edge_option(edge, as_loss)
 
     @property
     def differentiable(self) -> bool:
@@ -196,11 +213,7 @@ class WaveletSimilarity(Metric):
         as_loss: bool = False,
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
-        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-            raise ValueError(f"levels: expected a positive int, got {levels!r}")
-        if mode not in DWT_MODES:
-            raise ValueError(f"mode: expected one of {DWT_MODES}, got {mode!r}")
-        self._min_size = min_side(wavelet, levels)  # also validates the wavelet name
+        self._min_size = check_wavelet_options(wavelet, levels, mode)
         self.wavelet, self.levels, self.mode = wavelet, levels, mode
 
     @property

@@ -16,13 +16,13 @@ import math
 import os
 from collections.abc import Sequence
 
-import pywt
 import torch
 
 from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
 from semfidelity.functional.edges import edge_ssim
 from semfidelity.functional.wavelets import wavelet_similarity
 from semfidelity.metric import Metric
+from semfidelity.metrics.classical import check_edge_option, check_wavelet_options
 from semfidelity.registry import register_metric
 
 __all__ = ["ClipSim", "TWS", "parse_tws_weights", "normalise_tws_weights"]
@@ -218,18 +218,9 @@ class TWS(_ClipSemantic):
         as_loss: bool = False,
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
-        if edge not in ("sobel", "canny"):
-            raise ValueError(f"edge: expected 'sobel' or 'canny', got {edge!r}")
-        if as_loss and edge == "canny":
-            raise ValueError("edge: 'canny' is not differentiable; use edge='sobel' with as_loss")
-        if wavelet not in pywt.wavelist(kind="discrete"):
-            raise ValueError(
-                f"wavelet: expected a discrete PyWavelets name (pywt.wavelist(kind='discrete')), "
-                f"got {wavelet!r}"
-            )
-        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-            raise ValueError(f"levels: expected an int >= 1, got {levels!r}")
-        self.edge, self.wavelet, self.levels = edge, wavelet, levels
+        self.edge = check_edge_option(edge, as_loss)
+        check_wavelet_options(wavelet, levels)
+        self.wavelet, self.levels = wavelet, levels
         self.weights = normalise_tws_weights(weights)
         self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
 
