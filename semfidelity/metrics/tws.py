@@ -219,10 +219,15 @@ class TWS(_ClipSemantic):
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
         self.edge = check_edge_option(edge, as_loss)
-        check_wavelet_options(wavelet, levels)
+        self._wavelet_min_side = check_wavelet_options(wavelet, levels)
         self.wavelet, self.levels = wavelet, levels
         self.weights = normalise_tws_weights(weights)
         self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
+
+    @property
+    def min_size(self) -> int:
+        # The wavelet term needs `levels` full DWT levels, as the `wavelet` metric enforces.
+        return max(self.spec.min_size, self._wavelet_min_side)
 
     def extra_repr(self) -> str:
         w = ", ".join(f"{x:.4g}" for x in self.weights)

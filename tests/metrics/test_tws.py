@@ -217,6 +217,16 @@ def test_bad_options_raise_naming_the_option(options, error, match):
         tws(**options)
 
 
+def test_min_size_covers_the_wavelet_levels_like_the_wavelet_metric():
+    wavelet = semfidelity.create_metric("wavelet", device="cpu", wavelet="db4", levels=3)
+    m = tws(wavelet="db4", levels=3)
+    assert m.min_size == wavelet.min_size == 56
+    assert tws().min_size == 16  # haar, 3 levels: the metric's own floor
+    x = torch.rand(1, 3, 20, 20)
+    with pytest.raises(ValueError, match="smaller than the minimum 56x56"):
+        m(x, x)
+
+
 def test_parse_tws_weights():
     assert parse_tws_weights("2,1,1") == (0.5, 0.25, 0.25)
     assert parse_tws_weights(" 0.2, 0.3 ,0.5") == pytest.approx((0.2, 0.3, 0.5))
