@@ -60,3 +60,18 @@ def baboon(shared_data) -> dict[str, torch.Tensor]:
     xinntao = load_png(d / "sr" / "baboon_ESRGAN_xinntao_500x480.png")[..., :492]
     lornatang = load_png(d / "sr" / "baboon_ESRGAN_lornatang_492x480.png")
     return {"gt": gt, "esrgan_xinntao": xinntao, "esrgan_lornatang": lornatang}
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """A loopback Hub server (tests/hubserver.py) as ``HF_ENDPOINT``, every cache isolated."""
+    from hubserver import HubServer, isolate_hub_env
+
+    from semfidelity.weights import integrity
+
+    isolate_hub_env(monkeypatch, tmp_path)
+    integrity.forget_verified()
+    with HubServer() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+        yield server
+    integrity.forget_verified()

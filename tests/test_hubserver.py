@@ -6,21 +6,11 @@ import json
 import os
 
 import pytest
-from hubserver import HubServer, git_oid, isolate_hub_env
+from hubserver import git_oid
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download
 
 from semfidelity import weights
 from semfidelity.weights import integrity
-
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    isolate_hub_env(monkeypatch, tmp_path)
-    integrity.forget_verified()
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-        yield server
-    integrity.forget_verified()
 
 
 def test_lfs_and_regular_file_metadata_match_the_real_hub(hub):

@@ -13,23 +13,11 @@ import json
 
 import pytest
 import torch
-from hubserver import HubServer, isolate_hub_env
 from huggingface_hub import hf_hub_download
 from safetensors.torch import save_file
 
 from semfidelity import weights
 from semfidelity.training import model_card, push_to_hub
-from semfidelity.weights import integrity
-
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    isolate_hub_env(monkeypatch, tmp_path)
-    integrity.forget_verified()
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-        yield server
-    integrity.forget_verified()
 
 
 @pytest.fixture
