@@ -1,6 +1,7 @@
 """Decoding image pairs for batch scoring: robust per-file decoding and size-bucketed batches.
 
-Every file becomes either an RGB tensor or a failure with a reason (docs/cli.md, "Inputs"):
+Every file becomes either an RGB tensor (converted by :func:`semfidelity.io.pil_to_tensor`, the
+same conversion as the Python API) or a failure with a reason (docs/cli.md, "Inputs"):
 
 =====================  ==========================================================================
 file                   result
@@ -32,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
+from semfidelity.io import pil_to_tensor
 from semfidelity.pairs import Pair
 
 __all__ = [
@@ -48,8 +49,6 @@ __all__ = [
     "make_loader",
 ]
 
-_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
-
 
 class DecodeError(ValueError):
     """A file could not be turned into an RGB image; ``reason`` is ``missing`` or ``decode``."""
@@ -57,25 +56,6 @@ class DecodeError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def _pil_to_tensor(img: Image.Image) -> torch.Tensor:
-    """(3, H, W) tensor: uint8 for 8-bit modes, float32 in [0, 1] for 16/32-bit modes."""
-    img = ImageOps.exif_transpose(img)
-    mode = img.mode
-    if mode in _SIXTEEN_BIT or mode in ("I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        if mode in _SIXTEEN_BIT or (mode == "I" and arr.max(initial=0) > 255):
-            arr = arr / 65535.0
-        elif mode == "I":
-            arr = arr / 255.0
-        t = torch.from_numpy(np.clip(arr, 0.0, 1.0).astype(np.float32))
-        return t.unsqueeze(0).expand(3, -1, -1).contiguous()
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        img = img.convert("RGBA").convert("RGB")
-    elif mode != "RGB":
-        img = img.convert("RGB")
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def decode_image(path: str | Path) -> torch.Tensor:
@@ -92,7 +72,7 @@ def decode_image(path: str | Path) -> torch.Tensor:
     try:
         with Image.open(p) as img:
             img.load()
-            return _pil_to_tensor(img)
+            return pil_to_tensor(img, keep_uint8=True)
     except UnidentifiedImageError:
         raise DecodeError(
             "decode", f"not an image (Pillow cannot identify it): {str(p)!r}"

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-__all__ = ["ImageLike", "load_image", "as_tensor", "IMAGE_EXTENSIONS"]
+__all__ = ["ImageLike", "load_image", "as_tensor", "pil_to_tensor", "IMAGE_EXTENSIONS"]
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
@@ -29,24 +29,29 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
-def _pil_to_array(img: Image.Image) -> np.ndarray:
-    """Decode a PIL image to an HWC float32 RGB array in [0, 1]."""
+def pil_to_tensor(img: Image.Image, *, keep_uint8: bool = False) -> torch.Tensor:
+    """Decode a PIL image to a ``(3, H, W)`` RGB tensor; the one conversion of every input path.
+
+    EXIF orientation is applied; alpha is dropped (not composited); greyscale, palette, CMYK...
+    are converted by Pillow. 16/32-bit modes give float32 in [0, 1]. 8-bit modes give float32 in
+    [0, 1], or the ``uint8`` values with ``keep_uint8=True`` (4x less to copy; divide by 255 on
+    the scoring device: the values are then identical).
+    """
     img = ImageOps.exif_transpose(img)
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        arr = np.clip(arr / scale, 0.0, 1.0).astype(np.float32)
-        return np.repeat(arr[..., None], 3, axis=2)
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
-        return np.repeat(np.clip(arr, 0.0, 1.0)[..., None], 3, axis=2)
+        if mode != "F":
+            arr = arr / (65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0)
+        arr = np.clip(arr, 0.0, 1.0).astype(np.float32)
+        return torch.from_numpy(arr).unsqueeze(0).expand(3, -1, -1).contiguous()
     if mode != "RGB":
         if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
             img = img.convert("RGBA").convert("RGB")
         else:
             img = img.convert("RGB")
-    return np.asarray(img, dtype=np.float32) / 255.0
+    t = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    return t if keep_uint8 else t.float().div_(255.0)
 
 
 def load_image(path: str | os.PathLike) -> torch.Tensor:
@@ -62,10 +67,9 @@ def load_image(path: str | os.PathLike) -> torch.Tensor:
     try:
         with Image.open(p) as img:
             img.load()
-            arr = _pil_to_array(img)
+            return pil_to_tensor(img).unsqueeze(0)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot decode image {str(p)!r}: {exc}") from exc
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
 
 
 def _array_to_tensor(arr: np.ndarray, name: str) -> torch.Tensor:
@@ -117,8 +121,7 @@ def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
     if isinstance(x, (str, os.PathLike)):
         return load_image(x)
     if isinstance(x, Image.Image):
-        arr = _pil_to_array(x)
-        return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+        return pil_to_tensor(x).unsqueeze(0)
     if isinstance(x, np.ndarray):
         return _array_to_tensor(x, name)
     if isinstance(x, (list, tuple)) and x:
