@@ -15,30 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from semfidelity._ranks import average_ranks
+
 __all__ = ["COMPONENT_NAMES", "fit_tws_weights", "pairwise_accuracy", "spearman"]
 
 logger = logging.getLogger(__name__)
 
 #: Order of the TWS components (and of the fitted weights).
 COMPONENT_NAMES = ("semantic", "edge", "wavelet")
-
-
-def _rank(x: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank) along axis 0 of a 1-D or 2-D array."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        return _rank(x[:, None])[:, 0]
-    n, g = x.shape
-    order = np.argsort(x, axis=0, kind="mergesort")
-    sorted_x = np.take_along_axis(x, order, axis=0)
-    ranks = np.empty_like(x)
-    for j in range(g):
-        col = sorted_x[:, j]
-        starts = np.r_[0, np.flatnonzero(np.diff(col)) + 1]
-        ends = np.r_[starts[1:], n]
-        avg = (starts + ends - 1) / 2.0 + 1.0
-        ranks[order[:, j], j] = np.repeat(avg, ends - starts)
-    return ranks
 
 
 def spearman(scores: np.ndarray, human: np.ndarray) -> np.ndarray:
@@ -48,8 +32,8 @@ def spearman(scores: np.ndarray, human: np.ndarray) -> np.ndarray:
     """
     scores = np.asarray(scores, dtype=np.float64)
     squeeze = scores.ndim == 1
-    rs = _rank(scores if not squeeze else scores[:, None])
-    rh = _rank(np.asarray(human, dtype=np.float64))
+    rs = average_ranks(scores if not squeeze else scores[:, None])
+    rh = average_ranks(human)
     rs = rs - rs.mean(axis=0)
     rh = rh - rh.mean()
     denom = np.sqrt((rs**2).sum(axis=0) * (rh**2).sum())

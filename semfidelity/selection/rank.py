@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from semfidelity._ranks import average_ranks
 from semfidelity.io import ImageLike, as_tensor
 from semfidelity.selection.scorers import Scorer, ScoringContext, make_scorer
 
@@ -68,18 +69,7 @@ class Ranking:
 
 def _average_ranks(score: torch.Tensor) -> list[float]:
     """Rank 1 for the highest score; tied scores share the mean of their ranks."""
-    values = score.tolist()
-    order = sorted(range(len(values)), key=lambda i: -values[i])
-    ranks = [0.0] * len(values)
-    pos = 0
-    while pos < len(order):
-        end = pos
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[pos]]:
-            end += 1
-        for j in range(pos, end + 1):
-            ranks[order[j]] = (pos + end) / 2 + 1
-        pos = end + 1
-    return ranks
+    return average_ranks(-score.double().cpu().numpy()).tolist()
 
 
 def resolve_scorers(

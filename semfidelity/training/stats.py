@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from semfidelity._ranks import average_ranks
+
 __all__ = ["plcc", "srcc", "krcc", "mse", "mse_bin", "auroc", "iou", "rankdata"]
 
 
@@ -22,18 +24,9 @@ def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rankdata(x) -> np.ndarray:
-    """Average ranks (1-based), ties share the mean rank (``scipy.stats.rankdata``)."""
-    a = np.asarray(x, dtype=np.float64).ravel()
-    order = np.argsort(a, kind="mergesort")
-    sorted_a = a[order]
-    starts = np.r_[True, sorted_a[1:] != sorted_a[:-1]]
-    group = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
-    last = np.r_[first[1:], a.size] - 1
-    avg = (first + last) / 2.0 + 1.0
-    ranks = np.empty(a.size)
-    ranks[order] = avg[group]
-    return ranks
+    """Average ranks (1-based) of the flattened input, ties share the mean rank
+    (``scipy.stats.rankdata``)."""
+    return average_ranks(np.asarray(x, dtype=np.float64).ravel())
 
 
 def plcc(x, y) -> float:
