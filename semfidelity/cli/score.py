@@ -120,15 +120,12 @@ def _parse_opts(items: Sequence[str], metrics: Sequence[str]) -> dict[str, dict[
         raise UsageError(str(exc)) from exc
 
 
-def _tws_option(spec: MetricSpec, raw: str) -> tuple[str, Any]:
-    """(option name, parsed weights) for ``--tws-weights``."""
+def _tws_weights(raw: str) -> tuple[float, float, float]:
+    """Parsed ``--tws-weights`` (the ``weights`` option of ``tws``)."""
     from semfidelity.metrics.tws import parse_tws_weights  # registered with the tws metric
 
-    names = [n for n in ("weights", "tws_weights", "component_weights") if n in spec.options()]
-    if not names:
-        raise UsageError(f"--tws-weights: metric {spec.name!r} has no weights option")
     try:
-        return names[0], parse_tws_weights(raw)
+        return parse_tws_weights(raw)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--tws-weights: {exc}") from None
 
@@ -175,8 +172,7 @@ def _build_metrics(args: argparse.Namespace, device: torch.device) -> dict[str, 
     if args.tws_weights is not None:
         if "tws" not in specs:
             raise UsageError("--tws-weights needs 'tws' in --metrics")
-        key, value = _tws_option(specs["tws"], args.tws_weights)
-        opts["tws"][key] = value
+        opts["tws"]["weights"] = _tws_weights(args.tws_weights)
     metrics = {}
     for n in names:
         try:
