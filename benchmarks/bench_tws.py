@@ -26,19 +26,17 @@ from pathlib import Path
 
 import numpy as np
 import open_clip
-import pywt
 import skimage.data
 import torch
 from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
-from skimage.filters import sobel
-from skimage.metrics import structural_similarity
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `semfidelity` importable
+if str(ROOT) not in sys.path:  # run as a script: make `semfidelity` and `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
 import semfidelity  # noqa: E402
+from benchmarks.peers import naive_edge_ssim, naive_wavelet  # noqa: E402
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "cat", "retina", "immunohistochemistry")
@@ -81,27 +79,8 @@ class Naive:
             et = self.model.encode_image(self.preprocess(Image.fromarray(target))[None], True)
         return float((ep * et).sum().clamp(0, 1))
 
-    @staticmethod
-    def edge(yp: np.ndarray, yt: np.ndarray) -> float:
-        # skimage's magnitude is sqrt((gx^2 + gy^2) / 2) with kernels / 4; TWS uses kernels / 8
-        # and sqrt(gx^2 + gy^2): the same map divided by sqrt(2) (borders differ: reflect padding)
-        ep = np.clip(sobel(yp) / np.sqrt(2.0), 0, 1)
-        et = np.clip(sobel(yt) / np.sqrt(2.0), 0, 1)
-        return float(
-            structural_similarity(
-                ep, et, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1
-            )
-        )
-
-    @staticmethod
-    def wavelet(yp: np.ndarray, yt: np.ndarray, wavelet: str = "haar", levels: int = 3) -> float:
-        cp, ct = pywt.wavedec2(yp, wavelet, level=levels), pywt.wavedec2(yt, wavelet, level=levels)
-        terms = []
-        for bands_p, bands_t in zip(cp[1:], ct[1:], strict=True):
-            for bp, bt in zip(bands_p, bands_t, strict=True):
-                ap, at = np.abs(bp), np.abs(bt)
-                terms.append(np.abs(ap - at).sum() / ((ap + at).sum() + 1e-8))
-        return 1.0 - float(np.mean(terms))
+    edge = staticmethod(naive_edge_ssim)
+    wavelet = staticmethod(naive_wavelet)
 
     def components(self, pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
         yp = (pred.astype(np.float32) / 255.0) @ LUMA

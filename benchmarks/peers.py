@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Peer", "get_peers", "PEERS"]
+__all__ = ["Peer", "get_peers", "PEERS", "naive_edge_ssim", "naive_wavelet"]
 
 LUMA = (0.299, 0.587, 0.114)  # BT.601, as in DESIGN.md
 MS_SSIM_MIN = 161  # (11 - 1) * 2**4 + 1: five scales of an 11-tap window
@@ -142,11 +142,15 @@ def _luma_np(x: torch.Tensor) -> np.ndarray:
     return x.permute(1, 2, 0).cpu().numpy() @ np.asarray(LUMA, dtype=np.float32)
 
 
-def _naive_edge_ssim(p: np.ndarray, t: np.ndarray) -> float:
+def naive_edge_ssim(p: np.ndarray, t: np.ndarray) -> float:
+    """TWS edge term of two luma arrays, written by hand: skimage Sobel + skimage SSIM."""
     from skimage.filters import sobel
     from skimage.metrics import structural_similarity
 
-    ep, et = np.clip(sobel(p), 0.0, 1.0), np.clip(sobel(t), 0.0, 1.0)
+    # skimage's magnitude is sqrt((gx^2 + gy^2) / 2) with kernels / 4; TWS uses kernels / 8
+    # and sqrt(gx^2 + gy^2): the same map divided by sqrt(2) (borders differ: reflect padding)
+    ep = np.clip(sobel(p) / np.sqrt(2.0), 0.0, 1.0)
+    et = np.clip(sobel(t) / np.sqrt(2.0), 0.0, 1.0)
     return float(
         structural_similarity(
             ep, et, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0
@@ -154,7 +158,8 @@ def _naive_edge_ssim(p: np.ndarray, t: np.ndarray) -> float:
     )
 
 
-def _naive_wavelet(p: np.ndarray, t: np.ndarray, wavelet: str, levels: int) -> float:
+def naive_wavelet(p: np.ndarray, t: np.ndarray, wavelet: str = "haar", levels: int = 3) -> float:
+    """TWS wavelet term of two luma arrays, written by hand with ``pywt.wavedec2``."""
     import pywt
 
     cp = pywt.wavedec2(p, wavelet, level=levels)
@@ -175,7 +180,7 @@ def _skimage_edge_ssim(device: torch.device, opts: dict[str, Any]) -> Peer:
     import skimage  # noqa: F401
 
     def fn(p: torch.Tensor, t: torch.Tensor) -> list[float]:
-        return [_naive_edge_ssim(_luma_np(a), _luma_np(b)) for a, b in zip(p, t)]
+        return [naive_edge_ssim(_luma_np(a), _luma_np(b)) for a, b in zip(p, t)]
 
     return Peer("naive skimage (per image)", fn, "skimage sobel + structural_similarity")
 
@@ -197,7 +202,7 @@ def _pywt_wavelet(device: torch.device, opts: dict[str, Any]) -> Peer:
     wavelet, levels = _wavelet_opts(opts)
 
     def fn(p: torch.Tensor, t: torch.Tensor) -> list[float]:
-        return [_naive_wavelet(_luma_np(a), _luma_np(b), wavelet, levels) for a, b in zip(p, t)]
+        return [naive_wavelet(_luma_np(a), _luma_np(b), wavelet, levels) for a, b in zip(p, t)]
 
     return Peer("naive pywt (per image)", fn, f"pywt.wavedec2 {wavelet}, {levels} levels")
 
@@ -281,8 +286,8 @@ def _naive_tws(device: torch.device, opts: dict[str, Any]) -> Peer:
             ya, yb = _luma_np(a), _luma_np(b)
             parts = (
                 clip.cosine(a, b),
-                _naive_edge_ssim(ya, yb),
-                _naive_wavelet(ya, yb, wavelet, levels),
+                naive_edge_ssim(ya, yb),
+                naive_wavelet(ya, yb, wavelet, levels),
             )
             out.append(sum(parts) / 3.0)
         return out
