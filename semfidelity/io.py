@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-__all__ = ["ImageLike", "load_image", "as_tensor", "pil_to_tensor", "IMAGE_EXTENSIONS"]
+__all__ = ["ImageLike", "load_image", "as_tensor", "pil_to_tensor", "to_pil", "IMAGE_EXTENSIONS"]
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
@@ -52,6 +52,23 @@ def pil_to_tensor(img: Image.Image, *, keep_uint8: bool = False) -> torch.Tensor
             img = img.convert("RGB")
     t = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
     return t if keep_uint8 else t.float().div_(255.0)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """The inverse of :func:`pil_to_tensor` for saving: a float image in [0, 1] -> 8-bit PIL.
+
+    ``(C, H, W)`` or ``(1, C, H, W)`` with ``C`` 3 (RGB) or 1 (greyscale, mode ``L``); values
+    are clamped to [0, 1], scaled by 255 and rounded.
+    """
+    x = image.detach().float()
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise ValueError(f"image: expected shape (C, H, W) with C 1 or 3, got {tuple(image.shape)}")
+    arr = (x.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    if arr.shape[-1] == 1:
+        return Image.fromarray(np.ascontiguousarray(arr[..., 0]), "L")
+    return Image.fromarray(np.ascontiguousarray(arr), "RGB")
 
 
 def load_image(path: str | os.PathLike) -> torch.Tensor:

@@ -19,12 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from semfidelity.heatmap import COLORMAPS, save_heatmap
-from semfidelity.io import IMAGE_EXTENSIONS, load_image
+from semfidelity.io import IMAGE_EXTENSIONS, load_image, to_pil
 from semfidelity.selection import ensemble, rank
 from semfidelity.selection.judges import JudgeError
 from semfidelity.selection.rank import resolve_scorers
@@ -140,11 +138,6 @@ def _make_judge(args: argparse.Namespace) -> Any:
     return None
 
 
-def _save_png(image: torch.Tensor, path: Path) -> None:
-    arr = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
-    Image.fromarray(np.ascontiguousarray(arr.permute(1, 2, 0).cpu().numpy()), "RGB").save(path)
-
-
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -187,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     rows = ranking.to_rows()
     _write_csv(rows, out / "ranking.csv")
-    _save_png(image, out / "ensemble.png")
+    to_pil(image).save(out / "ensemble.png")
     save_heatmap(uncertainty, out / "uncertainty.png", cmap=args.cmap)
 
     _out(f"ranked {len(names)} samples with {', '.join(ranking.scores)} (lower combined = better)")

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from semfidelity.io import IMAGE_EXTENSIONS, load_image
+from semfidelity.io import IMAGE_EXTENSIONS, load_image, to_pil
 from semfidelity.training.degrade import _gaussian_kernel, _jpeg, degrade
 
 __all__ = [
@@ -163,13 +163,6 @@ def no_change(ref: torch.Tensor, kind: str, rng: np.random.Generator) -> torch.T
     return out.clamp(0, 1)
 
 
-def _save(x: torch.Tensor, path: Path) -> None:
-    arr = (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
-    if arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    Image.fromarray(arr).save(path)
-
-
 def make_pairs(
     src_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -229,13 +222,13 @@ def make_pairs(
                 dist = no_change(dist, extra, r)
                 kind = f"semantic+{extra}"
             mask_rel = f"images/{stem}_mask.png"
-            _save((mask > 0.5).float(), out / mask_rel)
+            to_pil((mask > 0.5).float()).save(out / mask_rel)
             label = 1.0
         else:
             kind = str(r.choice(NO_CHANGE_KINDS))
             dist, label = no_change(ref, kind, r), 0.0
-        _save(ref, out / f"images/{stem}_ref.png")
-        _save(dist, out / f"images/{stem}_dist.png")
+        to_pil(ref).save(out / f"images/{stem}_ref.png")
+        to_pil(dist).save(out / f"images/{stem}_dist.png")
         rows.append(
             PairRow(
                 f"images/{stem}_ref.png",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
-from PIL import Image
+
+from semfidelity.io import to_pil
 
 __all__ = ["Judge", "JudgeError", "to_pil", "check_images"]
 
@@ -41,12 +41,6 @@ def check_images(images: torch.Tensor) -> torch.Tensor:
     if not torch.isfinite(images).all() or float(images.min()) < 0 or float(images.max()) > 1:
         raise ValueError("images: values must be finite and lie in [0, 1]")
     return images
-
-
-def to_pil(image: torch.Tensor) -> Image.Image:
-    """``(3, H, W)`` float in [0, 1] -> 8-bit RGB PIL image (rounded)."""
-    arr = (image.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
-    return Image.fromarray(np.ascontiguousarray(arr.permute(1, 2, 0).cpu().numpy()), "RGB")
 
 
 def png_bytes(image: torch.Tensor) -> bytes:
