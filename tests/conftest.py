@@ -1,8 +1,8 @@
-"""Shared fixtures: real SR images from ../shared/data (see its SOURCES.md)."""
+"""Shared fixtures: real SR images from tests/data (copied from the project's shared data; see
+tests/data/SOURCES.md for sources, licences and sha256)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +11,7 @@ import torch
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SEMFID_SHARED", REPO.parent / "shared"))
-DATA = SHARED / "data"
+DATA = REPO / "tests" / "data"
 SET5 = ("baby", "bird", "butterfly", "head", "woman")
 
 # One intra-op thread: tests run small tensors, and on a loaded 2-core machine OpenMP threads
@@ -42,7 +41,7 @@ def set5_bicubic_pair(name: str, scale: int = 4) -> tuple[torch.Tensor, torch.Te
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not DATA.is_dir():
-        raise FileNotFoundError(f"shared test data not found at {DATA}; set SEMFID_SHARED")
+        raise FileNotFoundError(f"test data not found at {DATA} (it ships with the repository)")
     return DATA
 
 

@@ -1,4 +1,4 @@
-"""Selection on real SR images (../shared/data): Set5 x4 and the Set14 baboon ESRGAN outputs.
+"""Selection on real SR images (tests/data): Set5 x4 and the Set14 baboon ESRGAN outputs.
 
 Each candidate set mimics a pool of SR samples of one LR input: bicubic upsampling, the two
 real ESRGAN outputs (baboon), degraded variants (blur, noise, JPEG) and one candidate with

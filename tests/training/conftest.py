@@ -1,4 +1,4 @@
-"""Fixtures for the training tests: folders of real images (skimage.data and ../shared/data)."""
+"""Fixtures for the training tests: folders of real images (skimage.data and tests/data)."""
 
 from __future__ import annotations
 
