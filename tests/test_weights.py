@@ -134,7 +134,11 @@ def test_manifest_entries_are_complete_and_traceable():
     assert [e.id for e in entries.values() if e.kind == "hub" and not e.pinned] == [
         "clip-vit-l-14-openai"
     ]
-    assert {e.id for e in entries.values() if e.bundled} == {"lpips-alex-v0.1", "lpips-vgg-v0.1"}
+    assert {e.id for e in entries.values() if e.bundled} == {
+        "lpips-alex-v0.1",
+        "lpips-vgg-v0.1",
+        "niqe-pris-params",
+    }
 
 
 @pytest.mark.parametrize("weight_id", ["lpips-alex-v0.1", "lpips-vgg-v0.1"])
