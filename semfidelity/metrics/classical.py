@@ -201,7 +201,8 @@ class WaveletSimilarity(Metric):
     Options: ``wavelet`` (PyWavelets name, ``"haar"``), ``levels`` (3), ``mode``
     (``"symmetric"`` or ``"periodization"``), ``formula`` ("stable" or the unstabilised
     "ratio"), ``k`` (0.015, stabilising constant); see ``functional.wavelet_similarity``.
-    Images need ``levels`` full decomposition levels: sides of at least ``(filter_length - 1) * 2**levels`` (8 for haar, 3 levels).
+    Images need ``levels`` full decomposition levels: sides of at least
+    ``(filter_length - 1) * 2**levels`` (8 for haar, 3 levels).
     """
 
     def __init__(
