@@ -59,7 +59,9 @@ class NIQE(Metric):
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
         if as_loss:
-            raise ValueError("as_loss: NIQE is not differentiable (a grid search); use as_loss=False")
+            raise ValueError(
+                "as_loss: NIQE is not differentiable (a grid search); use as_loss=False"
+            )
         if not isinstance(y_channel, bool):
             raise TypeError(f"y_channel: expected a bool, got {type(y_channel).__name__}")
         if isinstance(crop_border, bool) or not isinstance(crop_border, int) or crop_border < 0:

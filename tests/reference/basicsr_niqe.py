@@ -107,7 +107,9 @@ def imresize(img, scale, antialiasing=True):
     for i in range(out_h):
         idx = int(indices_h[i][0])
         for j in range(in_c):
-            out_1[j, i, :] = img_aug[j, idx : idx + kernel_width, :].transpose(0, 1).mv(weights_h[i])
+            out_1[j, i, :] = (
+                img_aug[j, idx : idx + kernel_width, :].transpose(0, 1).mv(weights_h[i])
+            )
     out_1_aug = torch.FloatTensor(in_c, out_h, in_w + sym_len_ws + sym_len_we)
     out_1_aug.narrow(2, sym_len_ws, in_w).copy_(out_1)
     sym_patch = out_1[:, :, :sym_len_ws]
