@@ -41,7 +41,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
-import semfidelity
+from semfidelity._version import __version__
 from semfidelity.backbones.resnet import ResNetFeatures, build_resnet_features
 from semfidelity.metrics.clip_lpips import LinearHeads, clip_lpips_distance, save_heads
 from semfidelity.metrics.clu import CLUDecoder, clu_logits, save_decoder
@@ -339,7 +339,7 @@ def _versions() -> dict[str, str]:
     import torchvision
 
     return {
-        "semfidelity": semfidelity.__version__,
+        "semfidelity": __version__,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "huggingface_hub": huggingface_hub.__version__,
