@@ -1,4 +1,4 @@
-"""Batch scoring of image folders (the library behind ``semfid-score``).
+"""Batch scoring of image folders (the library behind ``semfid-score``) and its HTML reports.
 
 >>> from semfidelity.scoring import ScoreConfig, run_scoring
 >>> failed = run_scoring(ScoreConfig("ref/", "pred/", ["psnr", "ssim"], out="scores.csv"))
@@ -9,7 +9,8 @@ pair up), :mod:`~semfidelity.scoring.decoding` (files to tensors, size-bucketed 
 (batches to rows), :mod:`~semfidelity.scoring.scorefile` (crash-safe CSV/JSONL),
 :mod:`~semfidelity.scoring.heatmap` (map PNGs), :mod:`~semfidelity.scoring.distributed`
 (``torchrun``), :mod:`~semfidelity.scoring.run` (the whole run) and
-:mod:`~semfidelity.scoring.summary` (what is printed at the end).
+:mod:`~semfidelity.scoring.summary` (what is printed at the end); afterwards
+:mod:`~semfidelity.scoring.report` turns a score file into an HTML report (``semfid-report``).
 """
 
 from semfidelity.scoring.config import ScoreConfig, UsageError
