@@ -5,6 +5,7 @@ from semfidelity.metrics import (  # noqa: F401
     clu,
     edge_ssim,
     lpips,
+    niqe,
     psnr,
     ssim,
     tws,
