@@ -1,0 +1,1 @@
+"""Batch scoring of folders and what comes after it: HTML reports of a scoring run."""
