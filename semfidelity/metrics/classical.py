@@ -196,11 +196,13 @@ class EdgeSSIM(Metric):
     min_size=8,
 )
 class WaveletSimilarity(Metric):
-    """TWS wavelet term: ``1 - mean`` normalised L1 gap of detail-coefficient magnitudes.
+    """TWS wavelet term: stabilised agreement of detail-coefficient magnitudes (``(B,)``, [0, 1]).
 
     Options: ``wavelet`` (PyWavelets name, ``"haar"``), ``levels`` (3), ``mode``
-    (``"symmetric"`` or ``"periodization"``). Images need ``levels`` full decomposition
-    levels: sides of at least ``(filter_length - 1) * 2**levels`` (8 for haar, 3 levels).
+    (``"symmetric"`` or ``"periodization"``), ``formula`` ("stable" or the unstabilised
+    "ratio"), ``k`` (0.015, stabilising constant); see ``functional.wavelet_similarity``.
+    Images need ``levels`` full decomposition levels: sides of at least
+    ``(filter_length - 1) * 2**levels`` (8 for haar, 3 levels).
     """
 
     def __init__(
@@ -209,12 +211,16 @@ class WaveletSimilarity(Metric):
         wavelet: str = "haar",
         levels: int = 3,
         mode: str = "symmetric",
+        formula: str = "stable",
+        k: float = F.WAVELET_K,
         device=None,
         as_loss: bool = False,
     ) -> None:
         super().__init__(device=device, as_loss=as_loss)
         self._min_size = check_wavelet_options(wavelet, levels, mode)
+        F.check_wavelet_formula(formula, k)
         self.wavelet, self.levels, self.mode = wavelet, levels, mode
+        self.formula, self.k = formula, float(k)
 
     @property
     def min_size(self) -> int:
@@ -222,5 +228,11 @@ class WaveletSimilarity(Metric):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.wavelet_similarity(
-            pred, target, wavelet=self.wavelet, levels=self.levels, mode=self.mode
+            pred,
+            target,
+            wavelet=self.wavelet,
+            levels=self.levels,
+            mode=self.mode,
+            formula=self.formula,
+            k=self.k,
         )

@@ -6,7 +6,7 @@ ours (every constant an option) are in ``docs/metrics/tws.md``:
 
     semantic = clamp(cos(E(pred), E(target)), 0, 1)        E = open_clip image encoder
     edge     = edge_ssim(pred, target)                      SSIM of Sobel maps of luma
-    wavelet  = wavelet_similarity(pred, target)             1 - normalised |detail| difference
+    wavelet  = wavelet_similarity(pred, target)             stabilised |detail| agreement
     tws      = w_sem * semantic + w_edge * edge + w_wav * wavelet,  weights summing to 1
 """
 
@@ -21,7 +21,7 @@ import torch
 from semfidelity._docs import docs_url
 from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
 from semfidelity.functional.edges import edge_ssim
-from semfidelity.functional.wavelets import wavelet_similarity
+from semfidelity.functional.wavelets import WAVELET_K, check_wavelet_formula, wavelet_similarity
 from semfidelity.metric import Metric
 from semfidelity.metrics.classical import check_edge_option, check_wavelet_options
 from semfidelity.registry import register_metric
@@ -100,12 +100,15 @@ class _ClipSemantic(Metric):
         clip_weights: str | os.PathLike[str] | None,
         clip_view: str,
         clip_grid: Sequence[int],
+        build: bool = True,
     ) -> None:
         if clip_view not in _VIEWS:
             raise ValueError(f"clip_view: expected one of {_VIEWS}, got {clip_view!r}")
         self.clip_view = clip_view
         self.clip_grid = _check_grid(clip_grid)
-        self.clip = ClipEncoder(clip_model, clip_pretrained, weights=clip_weights)
+        self.clip = (
+            ClipEncoder(clip_model, clip_pretrained, weights=clip_weights) if build else None
+        )
 
     def _embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Global ``(B, D)`` and, in tiles view, per-tile ``(B, k, D)`` unit-norm embeddings."""
@@ -200,7 +203,10 @@ class TWS(_ClipSemantic):
 
     Options: the CLIP options of ``clip_sim``; ``edge`` ("sobel", or "canny": not
     differentiable), ``wavelet`` ("haar", any discrete PyWavelets family), ``levels`` (3),
-    ``weights`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet).
+    ``wavelet_formula`` ("stable", or "ratio": the earlier unstabilised term),
+    ``wavelet_k`` (0.015, the stabilising constant of "stable"),
+    ``weights`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet). A term with weight 0 is not
+    built: ``weights=(0, 1, 1)`` loads no CLIP weights and its components have no "semantic".
     """
 
     def __init__(
@@ -214,6 +220,8 @@ class TWS(_ClipSemantic):
         edge: str = "sobel",
         wavelet: str = "haar",
         levels: int = 3,
+        wavelet_formula: str = "stable",
+        wavelet_k: float = WAVELET_K,
         weights: Sequence[float] = _DEFAULT_WEIGHTS,
         device=None,
         as_loss: bool = False,
@@ -222,8 +230,13 @@ class TWS(_ClipSemantic):
         self.edge = check_edge_option(edge, as_loss)
         self._wavelet_min_side = check_wavelet_options(wavelet, levels)
         self.wavelet, self.levels = wavelet, levels
+        check_wavelet_formula(wavelet_formula, wavelet_k)
+        self.wavelet_formula, self.wavelet_k = wavelet_formula, float(wavelet_k)
         self.weights = normalise_tws_weights(weights)
-        self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
+        # A semantic weight of 0: CLIP is never run, so it is neither built nor loaded.
+        self._init_clip(
+            clip_model, clip_pretrained, clip_weights, clip_view, clip_grid, self.weights[0] > 0
+        )
 
     @property
     def min_size(self) -> int:
@@ -241,16 +254,21 @@ class TWS(_ClipSemantic):
         return edge_ssim(pred, target, edge=self.edge).float().clamp(0.0, 1.0)
 
     def _wavelet(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return wavelet_similarity(pred, target, wavelet=self.wavelet, levels=self.levels).float()
+        return wavelet_similarity(
+            pred,
+            target,
+            wavelet=self.wavelet,
+            levels=self.levels,
+            formula=self.wavelet_formula,
+            k=self.wavelet_k,
+        ).float()
 
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        parts = {
-            "semantic": self.semantic(pred, target),
-            "edge": self._edge(pred, target),
-            "wavelet": self._wavelet(pred, target),
-        }
+        parts = {"edge": self._edge(pred, target), "wavelet": self._wavelet(pred, target)}
+        if self.clip is not None:
+            parts = {"semantic": self.semantic(pred, target), **parts}
         parts["tws"] = self._combine(parts)
         return parts
 

@@ -60,6 +60,8 @@ def test_select_without_reference(scene, tmp_path, capsys):
     assert rows[-1]["name"] == "s3.png"  # the sample with pasted foreign content is last
     ens = np.asarray(Image.open(out / "ensemble.png"))
     unc = np.asarray(Image.open(out / "uncertainty.png"))
+    assert unc.shape[0] == 48 and unc.shape[1] > 48  # the map, then its colour bar
+    unc = unc[:, :48]
     assert ens.shape == unc.shape == (48, 48, 3)
     assert unc.std() > 0 and (unc[18:30, 18:30].mean() != unc[:10, :10].mean())
     assert (unc.reshape(-1, 3) == (253, 231, 37)).all(axis=1).any()  # viridis top = max std

@@ -150,11 +150,36 @@ def test_semantic_gradient_reaches_pred_through_preprocessing(pair):
 def test_zero_weight_components_are_not_computed(pair):
     pred, target = pair
     m = tws(weights=(0, 1, 1))
-    with VisualCounter(m) as counter:
-        score = m(pred, target)
-    assert counter.batches == []
+    assert m.clip is None  # not built at all
+    score = m(pred, target)
     want = 0.5 * (edge_ssim(pred, target) + wavelet_similarity(pred, target))
     torch.testing.assert_close(score, want, atol=1e-6, rtol=0)
+    comps = m.components(pred, target)
+    assert set(comps) == {"edge", "wavelet", "tws"}
+    torch.testing.assert_close(comps["tws"], want, atol=1e-6, rtol=0)
+
+
+def test_zero_semantic_weight_needs_no_clip_weights(monkeypatch, tmp_path):
+    """Issue 12: ``weights=(0, 1, 1)`` raised WeightNotFoundError when CLIP was not cached."""
+    from hubserver import isolate_hub_env
+
+    from semfidelity.weights import WeightNotFoundError
+
+    isolate_hub_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("SEMFID_OFFLINE", "1")
+    with pytest.raises(WeightNotFoundError):
+        semfidelity.create_metric("tws", device="cpu")
+    m = semfidelity.create_metric("tws", device="cpu", weights=(0, 1, 1))
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(m(x, x), torch.ones(1), atol=1e-6, rtol=0)
+
+
+def test_wavelet_formula_options(pair):
+    pred, target = pair
+    for formula, k in (("stable", 0.015), ("stable", 0.05), ("ratio", 0.015)):
+        got = tws(weights=(0, 0, 1), wavelet_formula=formula, wavelet_k=k)(pred, target)
+        want = wavelet_similarity(pred, target, formula=formula, k=k)
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
 
 
 def test_tiles_view_on_a_non_square_image(pair):
@@ -205,6 +230,8 @@ def test_other_wavelet_and_levels(pair):
         ({"edge": "laplace"}, ValueError, "edge.*'sobel'"),
         ({"wavelet": "morl"}, ValueError, "wavelet.*discrete"),
         ({"levels": 0}, ValueError, "levels.*>= 1"),
+        ({"wavelet_formula": "l2"}, ValueError, "wavelet_formula.*'stable', 'ratio'"),
+        ({"wavelet_k": -0.1}, ValueError, "wavelet_k"),
         ({"weights": (1, 1)}, ValueError, "weights.*3 numbers"),
         ({"weights": (1, -1, 1)}, ValueError, "weights.*non-negative"),
         ({"weights": (0, 0, 0)}, ValueError, "weights.*positive sum"),
