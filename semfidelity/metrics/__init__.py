@@ -5,5 +5,6 @@ from semfidelity.metrics import (
     clip_lpips,  # noqa: F401
     clu,  # noqa: F401
     lpips,  # noqa: F401
+    niqe,  # noqa: F401
     tws,  # noqa: F401
 )
