@@ -25,8 +25,8 @@ from typing import Any
 
 import torch
 
-from semfidelity.heatmap import COLORMAPS, save_heatmap
 from semfidelity.io import IMAGE_EXTENSIONS, load_image, to_pil
+from semfidelity.scoring.heatmap import COLORMAPS, save_heatmap
 from semfidelity.selection import ensemble, rank
 from semfidelity.selection.ensemble import UNCERTAINTY_OVER
 from semfidelity.selection.judges import JudgeError

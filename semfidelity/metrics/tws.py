@@ -23,7 +23,7 @@ from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
 from semfidelity.functional.edges import edge_ssim
 from semfidelity.functional.wavelets import WAVELET_K, check_wavelet_formula, wavelet_similarity
 from semfidelity.metric import Metric
-from semfidelity.metrics.classical import check_edge_option, check_wavelet_options
+from semfidelity.metrics._checks import check_edge_option, check_wavelet_options
 from semfidelity.registry import register_metric
 
 __all__ = ["ClipSim", "TWS", "parse_tws_weights", "normalise_tws_weights"]

@@ -96,7 +96,7 @@ class TWSScorer:
 
     def _get_metric(self, device: torch.device) -> Any:
         if self._metric is None:
-            from semfidelity import create_metric
+            from semfidelity.factory import create_metric
 
             self._metric = create_metric("tws", device=device, **self._options)
         return self._metric
@@ -136,7 +136,7 @@ class LRConsistencyScorer:
 
     def _ssim_metric(self, device: torch.device) -> Any:
         if self._ssim is None:
-            from semfidelity import create_metric
+            from semfidelity.factory import create_metric
 
             self._ssim = create_metric("ssim", device=device)
         return self._ssim
