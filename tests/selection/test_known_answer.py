@@ -166,3 +166,20 @@ def test_scorer_options_are_checked():
             FaithfulRealismScorer(**kw)
     with pytest.raises(ValueError, match="lr: scorer 'faithful_realism' needs"):
         rank(torch.rand(2, 3, 16, 16), scorers=("faithful_realism",))
+
+
+def test_niqe_as_the_realism_term():
+    from semfidelity.factory import create_metric
+
+    gt, lr = _set5("bird")
+    cands = pool(gt, lr, _set5("butterfly")[0])
+    r = rank(
+        cands, lr=lr, scale=4, names=list(NAMES), scorers=(FaithfulRealismScorer(realism="niqe"),)
+    )
+    expected = create_metric("niqe", device="cpu")(cands).tolist()
+    assert r.details["niqe"] == pytest.approx(expected, rel=1e-5)
+    assert r.details["realism"] == pytest.approx([-q for q in expected], rel=1e-5)
+    pos = {NAMES[i]: p for p, i in enumerate(r.order)}
+    assert pos["gt"] == 0 and pos["pasted"] == len(NAMES) - 1
+    with pytest.raises(ValueError, match="realism: expected one of"):
+        FaithfulRealismScorer(realism="brisque")
