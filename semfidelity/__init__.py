@@ -11,7 +11,7 @@ import logging
 
 from semfidelity import _moved
 from semfidelity._version import __version__
-from semfidelity.calibration import fit_tws_weights
+from semfidelity.calibration import fit_tws_mix, fit_tws_weights
 from semfidelity.factory import create_metric, list_metrics, metric_info
 from semfidelity.metric import Metric
 from semfidelity.registry import MetricSpec, register_metric
@@ -21,6 +21,7 @@ __all__ = [
     "Metric",
     "MetricSpec",
     "create_metric",
+    "fit_tws_mix",
     "fit_tws_weights",
     "list_metrics",
     "metric_info",

@@ -70,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--maps", metavar="DIR", help="save heatmap PNGs of metrics with maps here")
     p.add_argument("--cmap", default="viridis", choices=sorted(COLORMAPS), help="heatmap colours")
     p.add_argument("--components", action="store_true", help="add composite metrics' components")
-    p.add_argument("--tws-weights", help="TWS weights w_sem,w_edge,w_wav (normalised to sum 1)")
+    p.add_argument(
+        "--tws-mix",
+        "--tws-weights",
+        dest="tws_mix",
+        help="TWS mix w_sem,w_edge,w_wav (normalised to sum 1; --tws-weights: deprecated name)",
+    )
     p.add_argument(
         "--opt",
         action="append",
@@ -101,18 +106,18 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--workers: expected >= 0, got {args.workers}")
 
 
-def _tws_weights(raw: str) -> tuple[float, float, float]:
-    """Parsed ``--tws-weights`` (the ``weights`` option of ``tws``)."""
-    from semfidelity.metrics.tws import parse_tws_weights  # registered with the tws metric
+def _tws_mix(raw: str) -> tuple[float, float, float]:
+    """Parsed ``--tws-mix`` (the ``mix`` option of ``tws``)."""
+    from semfidelity.metrics.tws import parse_tws_mix  # registered with the tws metric
 
     try:
-        return parse_tws_weights(raw)
+        return parse_tws_mix(raw)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--tws-weights: {exc}") from None
+        raise UsageError(f"--tws-mix: {exc}") from None
 
 
 def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """``--metrics`` names and their options (``--opt``, ``--tws-weights``)."""
+    """``--metrics`` names and their options (``--opt``, ``--tws-mix``)."""
     names = [n.strip().lower() for n in (args.metrics or "").split(",") if n.strip()]
     if not names:
         raise UsageError("--metrics: give at least one metric name (see --list)")
@@ -127,10 +132,12 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
         opts = parse_metric_options(args.opt, names, flag="--opt")
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if args.tws_weights is not None:
+    if args.tws_mix is not None:
         if "tws" not in names:
-            raise UsageError("--tws-weights needs 'tws' in --metrics")
-        opts["tws"]["weights"] = _tws_weights(args.tws_weights)
+            raise UsageError("--tws-mix needs 'tws' in --metrics")
+        if "weights" in opts["tws"] or "mix" in opts["tws"]:
+            raise UsageError("--tws-mix: the mix is also given by --opt; give it once")
+        opts["tws"]["mix"] = _tws_mix(args.tws_mix)
     return names, opts
 
 
