@@ -17,7 +17,13 @@ from typing import Any
 
 import torch
 
-from semfidelity.selection.realism import detail_statistics, lr_fidelity
+from semfidelity.selection.realism import (
+    NOISE_WARN,
+    SPREAD_WARN,
+    detail_statistics,
+    lr_fidelity,
+    mixed_methods_warning,
+)
 from semfidelity.selection.scorers import ScorerResult, ScoringContext
 
 __all__ = ["FaithfulRealismScorer", "REALISM_TERMS"]
@@ -83,8 +89,8 @@ class FaithfulRealismScorer:
         faithful_local_db: float = 30.0,
         window: int = 8,
         margin: float = 1.5,
-        spread_warn: float = 1.0,
-        noise_warn: float = 2.0,
+        spread_warn: float = SPREAD_WARN,
+        noise_warn: float = NOISE_WARN,
         realism: str = "detail",
     ) -> None:
         self.tol_db = _positive("tol_db", tol_db)
@@ -159,25 +165,10 @@ class FaithfulRealismScorer:
         return self._niqe
 
     def _scope_warnings(self, stats) -> list[str]:
-        spread = float(stats.detail.max() - stats.detail.min())
-        sigma = stats.noise_sigma
-        lo, hi = float(sigma.min()), float(sigma.max())
-        reasons = []
-        if spread > self.spread_warn:
-            reasons.append(
-                f"their fine-scale detail differs by {2**spread:.1f}x (log2 spread {spread:.2f} "
-                f"> {self.spread_warn:g})"
-            )
-        if hi > 1 / 255 and hi > self.noise_warn * max(lo, 1e-12):
-            reasons.append(
-                f"their noise levels differ {hi / max(lo, 1e-12):.1f}x (sigma {lo * 255:.2f} to "
-                f"{hi * 255:.2f} grey levels)"
-            )
-        if not reasons:
-            return []
-        return [
-            "the candidates look like outputs of different methods or degradations ("
-            + "; ".join(reasons)
-            + "); the no-ground-truth ranking is made for samples of one model for one input "
-            "and is only a heuristic here"
-        ]
+        warning = mixed_methods_warning(
+            stats.detail,
+            stats.noise_sigma,
+            spread_warn=self.spread_warn,
+            noise_warn=self.noise_warn,
+        )
+        return [warning] if warning else []

@@ -12,6 +12,7 @@ import torch
 from semfidelity._ranks import average_ranks
 from semfidelity.io import ImageLike, as_tensor
 from semfidelity.selection.catalog import make_scorer
+from semfidelity.selection.realism import SCOPE_MARK, mixed_methods_warning, pool_statistics
 from semfidelity.selection.scorers import Scorer, ScoringContext, TWSScorer
 
 __all__ = ["Ranking", "rank", "resolve_scorers", "resolve_reference_role", "REFERENCE_ROLES"]
@@ -286,6 +287,11 @@ def rank(
             details[key] = torch.as_tensor(value, dtype=torch.float64).flatten().tolist()
         warnings.extend(f"{s.name}: {w}" for w in getattr(result, "warnings", ()))
         logger.info("scorer %s: best candidate %d", s.name, ranks[s.name].index(min(ranks[s.name])))
+    no_truth = ref is None or role == "validate"  # no ground truth selects: state the scope
+    if no_truth and min(c.shape[-2:]) >= 8 and not any(SCOPE_MARK in w for w in warnings):
+        stats = pool_statistics(c)
+        scope = mixed_methods_warning(stats.detail, stats.noise_sigma)
+        warnings.extend([f"scope: {scope}"] if scope else [])
     validation: dict[str, list[float]] = {}
     if ref is not None and role == "validate":
         check = validator if validator is not None else TWSScorer()

@@ -22,7 +22,20 @@ import torch.nn.functional as TF
 
 from semfidelity import functional as F
 
-__all__ = ["lr_fidelity", "detail_statistics", "DetailStatistics"]
+__all__ = [
+    "lr_fidelity",
+    "detail_statistics",
+    "DetailStatistics",
+    "pool_statistics",
+    "mixed_methods_warning",
+    "SCOPE_MARK",
+    "SPREAD_WARN",
+    "NOISE_WARN",
+]
+
+SCOPE_MARK = "look like outputs of different methods"
+SPREAD_WARN = 1.0  # log2 units: fine-scale detail 2x apart
+NOISE_WARN = 2.0  # ratio of the largest to the smallest noise level
 
 _MAD_TO_SIGMA = 0.6745  # median |x| of a standard normal
 _EPS = 1e-10
@@ -100,3 +113,45 @@ def detail_statistics(candidates: torch.Tensor, lr: torch.Tensor, scale: int) ->
     structured = (energy - noise_var[:, None]).clamp_min(_EPS)
     detail = (torch.log2(structured) - predicted[None]).mean(dim=1)
     return DetailStatistics(detail.cpu(), noise_var.sqrt().cpu())
+
+
+def pool_statistics(candidates: torch.Tensor, levels: int = 2) -> DetailStatistics:
+    """:class:`DetailStatistics` without an LR input: ``detail`` is the mean over the finest
+    ``levels`` Haar levels of ``log2 E_struct`` (no prediction subtracted), enough to compare
+    candidates with each other (spreads are the same as with a prediction)."""
+    energy, noise_var = _level_energies(candidates, levels)
+    structured = (energy - noise_var[:, None]).clamp_min(_EPS)
+    return DetailStatistics(torch.log2(structured).mean(dim=1).cpu(), noise_var.sqrt().cpu())
+
+
+def mixed_methods_warning(
+    detail: torch.Tensor,
+    noise_sigma: torch.Tensor,
+    *,
+    spread_warn: float = SPREAD_WARN,
+    noise_warn: float = NOISE_WARN,
+) -> str | None:
+    """The scope warning when candidates differ like outputs of different methods: fine-scale
+    detail spread over ``spread_warn`` log2 units, or noise levels apart by more than
+    ``noise_warn`` times (the largest above 1/255); ``None`` otherwise."""
+    spread = float(detail.max() - detail.min())
+    lo, hi = float(noise_sigma.min()), float(noise_sigma.max())
+    reasons = []
+    if spread > spread_warn:
+        reasons.append(
+            f"their fine-scale detail differs by {2**spread:.1f}x (log2 spread {spread:.2f} "
+            f"> {spread_warn:g})"
+        )
+    if hi > 1 / 255 and hi > noise_warn * max(lo, 1e-12):
+        reasons.append(
+            f"their noise levels differ {hi / max(lo, 1e-12):.1f}x (sigma {lo * 255:.2f} to "
+            f"{hi * 255:.2f} grey levels)"
+        )
+    if not reasons:
+        return None
+    return (
+        f"the candidates {SCOPE_MARK} or degradations ("
+        + "; ".join(reasons)
+        + "); the no-ground-truth ranking is made for samples of one model for one input "
+        "and is only a heuristic here"
+    )

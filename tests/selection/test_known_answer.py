@@ -183,3 +183,17 @@ def test_niqe_as_the_realism_term():
     assert pos["gt"] == 0 and pos["pasted"] == len(NAMES) - 1
     with pytest.raises(ValueError, match="realism: expected one of"):
         FaithfulRealismScorer(realism="brisque")
+
+
+def test_scope_warning_without_lr_too():
+    gt, lr = _set5("bird")
+    mixed = pool(gt, lr, _set5("butterfly")[0])
+    r = rank(mixed, scorers=("consensus",))
+    assert any(
+        w.startswith("scope: the candidates look like outputs of different") for w in r.warnings
+    )
+    g = torch.Generator().manual_seed(3)
+    same = torch.cat(
+        [(gt + 0.01 * torch.randn(gt.shape, generator=g)).clamp(0, 1) for _ in range(3)]
+    )
+    assert not any("different methods" in w for w in rank(same).warnings)
