@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from semfidelity._docs import docs_url
 from semfidelity.backbones._state import (
     WeightsArg,
     load_with_config,
@@ -54,7 +55,7 @@ MISSING_DECODER = (
     "decoder: metric 'clu' needs trained decoder weights and none ship with semfidelity; "
     "pass decoder=<file | folder holding decoder.safetensors | manifest id>. "
     "Train one with `semfid-train clu --train CSV --val CSV --out DIR` (see "
-    "`semfid-train --help` and docs/training.md), then pass decoder=DIR; "
+    f"`semfid-train --help` and {docs_url('training.md')}), then pass decoder=DIR; "
     "a random decoder would give meaningless maps, so there is no default."
 )
 
@@ -144,7 +145,8 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, An
     description="CLU semantic-change probability map (ResNet-50 differences + U-Net decoder)",
     has_map=True,
     amp_safe=True,
-    notes="needs a trained decoder (decoder=...; train with semfid-train, docs/training.md)",
+    notes="needs a trained decoder (decoder=...; train with semfid-train, "
+    f"{docs_url('training.md')})",
     extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
 )
 class CLU(Metric):

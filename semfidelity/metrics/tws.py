@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
+from semfidelity._docs import docs_url
 from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
 from semfidelity.functional.edges import edge_ssim
 from semfidelity.functional.wavelets import wavelet_similarity
@@ -188,7 +189,7 @@ class ClipSim(_ClipSemantic):
     description="Trustworthiness Score: CLIP semantic + edge SSIM + wavelet similarity",
     has_components=True,
     amp_safe=True,
-    notes="formula details are ours (the paper publishes none): see docs/metrics/tws.md",
+    notes=f"formula details are ours (the paper publishes none): see {docs_url('metrics/tws.md')}",
 )
 class TWS(_ClipSemantic):
     """Trustworthiness Score in [0, 1], higher = more trustworthy.
