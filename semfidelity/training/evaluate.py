@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from semfidelity import create_metric
+from semfidelity.factory import create_metric
 from semfidelity.metric import Metric
 from semfidelity.training import stats
 from semfidelity.training.dataset import PairDataset, make_loader
