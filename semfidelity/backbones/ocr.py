@@ -15,6 +15,7 @@ EasyOCR is an optional extra: ``pip install 'semfidelity[text]'``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -186,7 +187,9 @@ class TextReader:
             if not crops:
                 out.append(TextRegion(region.box))
                 continue
-            with torch.inference_mode():
+            # get_text builds a DataLoader with pin_memory=True, which warns on CPU-only machines.
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
                 result = ocr.recognition.get_text(
                     self.character,
                     ocr.config.imgH,

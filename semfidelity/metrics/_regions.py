@@ -66,18 +66,14 @@ class Memo:
 
 
 def coverage(rect: Rect, others: Sequence[Rect]) -> float:
-    """Largest fraction of ``rect``'s area covered by any one of ``others`` (0 if none)."""
+    """Fraction of ``rect``'s area covered by the union of ``others`` (0 if none)."""
     x0, y0, x1, y1 = rect
-    area = max(x1 - x0, 0) * max(y1 - y0, 0)
-    if area == 0:
+    if x1 <= x0 or y1 <= y0:
         return 0.0
-    best = 0
+    covered = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     for a0, b0, a1, b1 in others:
-        w = min(x1, a1) - max(x0, a0)
-        h = min(y1, b1) - max(y0, b0)
-        if w > 0 and h > 0:
-            best = max(best, w * h)
-    return best / area
+        covered[max(b0 - y0, 0) : max(b1 - y0, 0), max(a0 - x0, 0) : max(a1 - x0, 0)] = True
+    return float(covered.mean())
 
 
 def region_map(
