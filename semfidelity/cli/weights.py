@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from semfidelity._docs import docs_url
 from semfidelity.weights import (
     WeightEntry,
     WeightIntegrityError,
@@ -24,7 +25,7 @@ from semfidelity.weights import (
     resolve,
     verify_file,
 )
-from semfidelity.weights.integrity import reference_for
+from semfidelity.weights.integrity import is_trusted, reference_for
 from semfidelity.weights.locations import local_places
 
 __all__ = ["main", "build_parser"]
@@ -112,15 +113,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             if not place.found or place.path is None:
                 continue
             checked += 1
-            known = reference_for(entry, place.path) is not None
+            trusted = is_trusted(reference_for(entry, place.path))
             try:
                 sha256 = verify_file(entry, place.path, place.label, use_memo=False)
             except WeightIntegrityError as exc:
                 _err(f"MISMATCH {entry.id}: {exc}")
                 status = EXIT_FAIL
                 continue
-            label = "ok      " if known else "UNKNOWN "
-            note = "" if known else " (no reference hash known: not verified)"
+            label = "ok        " if trusted else "UNVERIFIED"
+            note = "" if trusted else " (no trusted reference hash: intact at best, not verified)"
             _out(f"{label} {entry.id}: {place.path} ({place.label}) sha256 {sha256}{note}")
     if checked == 0:
         _out("no weight files found locally (nothing to verify)")
@@ -142,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="semfid-weights",
         description="List, download, verify and locate semfidelity's pretrained weight files.",
         epilog="Offline: HF_HUB_OFFLINE=1 or SEMFID_OFFLINE=1. Mirrors: HF_ENDPOINT. "
-        "Cache: HF_HOME. Local folder: SEMFID_WEIGHTS_DIR/<id>/<filename>. See docs/weights.md.",
+        "Cache: HF_HOME. Local folder: SEMFID_WEIGHTS_DIR/<id>/<filename>. "
+        f"Documentation: {docs_url('weights.md')}",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -15,7 +15,17 @@ import torch.nn.functional as F
 
 from semfidelity.functional.color import rgb_to_luma
 
-__all__ = ["DWT_MODES", "dwt2", "wavelet_similarity", "max_levels", "min_side"]
+__all__ = [
+    "DWT_MODES",
+    "WAVELET_FORMULAS",
+    "WAVELET_K",
+    "check_wavelet_formula",
+    "dwt2",
+    "max_levels",
+    "min_side",
+    "wavelet_similarity",
+    "wavelet_similarity_map",
+]
 
 DWT_MODES = ("symmetric", "periodization")
 Bands = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -153,23 +163,23 @@ def dwt2(
     return approx, details[::-1]
 
 
-def wavelet_similarity(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    wavelet: str = "haar",
-    levels: int = 3,
-    mode: str = "symmetric",
-    eps: float = 1e-8,
-) -> torch.Tensor:
-    """TWS wavelet artifact term of the luma; ``(B,)`` in [0, 1], higher is better.
+WAVELET_FORMULAS = ("stable", "ratio")
+#: Default stabilising constant of the ``"stable"`` formula: ``C = (k * data_range)^2``.
+WAVELET_K = 0.015
 
-    ``1 - mean_{l, b} sum| |c_pred| - |c_target| | / (sum(|c_pred| + |c_target|) + eps)`` over
-    levels ``l = 1..levels`` and detail bands ``b`` in {H, V, D}, sums over each band's pixels.
-    RGB inputs are reduced to BT.601 luma first; single-channel inputs are used as they are.
-    Each ratio lies in [0, 1], so the score does too; identical images give 1.
-    ``target`` may have batch 1 (broadcast). See docs/metrics/tws.md.
-    """
+
+def check_wavelet_formula(formula: str, k: float) -> float:
+    """Validate ``formula`` and ``k``; returns the stabilising constant ``C = k^2``."""
+    if formula not in WAVELET_FORMULAS:
+        raise ValueError(f"wavelet_formula: expected one of {WAVELET_FORMULAS}, got {formula!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or not k >= 0:
+        raise ValueError(f"wavelet_k: expected a number >= 0, got {k!r}")
+    return float(k) ** 2
+
+
+def _luma_details(
+    pred: torch.Tensor, target: torch.Tensor, wavelet: str, levels: int, mode: str
+) -> tuple[int, list[Bands]]:
     if pred.ndim != 4 or target.ndim != 4:
         raise ValueError(
             f"pred, target: expected 4-D (B, C, H, W) tensors, got {tuple(pred.shape)} and "
@@ -177,15 +187,89 @@ def wavelet_similarity(
         )
     yp = rgb_to_luma(pred.float())
     yt = rgb_to_luma(target.float())
-    n = yp.shape[0]
     # One transform of both images (half the ops); a batch-1 target stays batch 1.
     _, details = dwt2(torch.cat([yp, yt]), wavelet, levels, mode=mode)
+    return yp.shape[0], details
+
+
+def wavelet_similarity(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    wavelet: str = "haar",
+    levels: int = 3,
+    mode: str = "symmetric",
+    formula: str = "stable",
+    k: float = WAVELET_K,
+    eps: float = 1e-8,
+) -> torch.Tensor:
+    """TWS wavelet artifact term of the luma; ``(B,)`` in [0, 1], higher is better.
+
+    Mean over levels ``l = 1..levels`` and detail bands ``b`` in {H, V, D} of a per-band
+    agreement of the coefficient magnitudes ``a = |c_pred|``, ``t = |c_target|`` (sums over the
+    ``n`` coefficients of the band):
+
+    * ``formula="stable"`` (default): ``(2 sum(a t) + n C) / (sum(a^2 + t^2) + n C)`` with
+      ``C = (k * data_range)^2``, ``k = 0.015``, data range 1 -- SSIM's stabilised form
+      (its ``C1``/``C2``) on magnitudes. Detail weaker than ``k`` on both sides (noise on smooth
+      content) cannot pull the score to 0.
+    * ``formula="ratio"``: ``1 - sum|a - t| / (sum(a + t) + eps)``, the scale-free ratio of
+      earlier versions, kept for comparison (a flat image with one 1e-3 impulse scores ~0).
+
+    RGB inputs are reduced to BT.601 luma first; single-channel inputs are used as they are.
+    Identical images give 1. ``target`` may have batch 1 (broadcast). See docs/metrics/tws.md.
+    """
+    c = check_wavelet_formula(formula, k)
+    n, details = _luma_details(pred, target, wavelet, levels, mode)
     ratios = []
     for bands in details:
         for band in bands:
             mag = band.abs()
             mp, mt = mag[:n], mag[n:]
-            num = (mp - mt).abs().sum(dim=(1, 2, 3))
-            den = mp.sum(dim=(1, 2, 3)) + mt.sum(dim=(1, 2, 3))
-            ratios.append(num / (den + eps))
-    return 1.0 - torch.stack(ratios).mean(dim=0)
+            if formula == "stable":
+                num = 2.0 * (mp * mt).mean(dim=(1, 2, 3)) + c
+                den = (mp * mp + mt * mt).mean(dim=(1, 2, 3)) + c
+                ratios.append(num / den.clamp_min(eps))
+            else:
+                num = (mp - mt).abs().sum(dim=(1, 2, 3))
+                den = mp.sum(dim=(1, 2, 3)) + mt.sum(dim=(1, 2, 3))
+                ratios.append(1.0 - num / (den + eps))
+    return torch.stack(ratios).mean(dim=0)
+
+
+def wavelet_similarity_map(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    wavelet: str = "haar",
+    levels: int = 3,
+    mode: str = "symmetric",
+    k: float = WAVELET_K,
+    window: int = 3,
+) -> torch.Tensor:
+    """Local version of the ``"stable"`` wavelet term: ``(B, 1, H, W)`` in [0, 1], higher = better.
+
+    For each level and band, ``(2 E[a t] + C) / (E[a^2 + t^2] + C)`` with ``E`` a
+    ``window x window`` box mean over neighbouring coefficients, upsampled (bilinear) to the
+    image size, then averaged over levels and bands. Identical images give a map of ones.
+    """
+    c = check_wavelet_formula("stable", k)
+    if not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"window: expected a positive odd int, got {window!r}")
+    n, details = _luma_details(pred, target, wavelet, levels, mode)
+    size = pred.shape[-2:]
+    total = None
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        for bands in details:
+            for band in bands:
+                mag = band.abs()
+                mp, mt = mag[:n], mag[n:]
+                stats = torch.cat([mp * mt, mp * mp + mt * mt], dim=1)
+                if window > 1:
+                    stats = F.avg_pool2d(
+                        stats, window, stride=1, padding=window // 2, count_include_pad=False
+                    )
+                local = (2.0 * stats[:, :1] + c) / (stats[:, 1:] + c).clamp_min(1e-12)
+                up = F.interpolate(local, size=size, mode="bilinear", align_corners=False)
+                total = up if total is None else total + up
+    return (total / (3 * len(details))).clamp(0.0, 1.0)

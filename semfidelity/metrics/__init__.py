@@ -1,11 +1,16 @@
-"""Registered metrics. Importing this package registers every built-in metric."""
+"""Registered metrics, one module each. Importing this package registers every built-in metric."""
 
-from semfidelity.metrics import (
-    classical,  # noqa: F401
-    clip_lpips,  # noqa: F401
-    clu,  # noqa: F401
-    face_identity,  # noqa: F401
-    lpips,  # noqa: F401
-    text_fidelity,  # noqa: F401
-    tws,  # noqa: F401
+from semfidelity.metrics import (  # noqa: F401
+    clip_lpips,
+    clu,
+    dists,
+    edge_ssim,
+    face_identity,
+    lpips,
+    niqe,
+    psnr,
+    ssim,
+    text_fidelity,
+    tws,
+    wavelet,
 )

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from semfidelity._docs import docs_url
 from semfidelity.backbones._state import (
     WeightsArg,
     load_with_config,
@@ -31,11 +32,11 @@ from semfidelity.backbones._state import (
 from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
 from semfidelity.functional.deep_features import unit_normalize, upsample_to
 from semfidelity.metric import Metric
-from semfidelity.metrics.clip_lpips import (
-    _check_config,
+from semfidelity.metrics._resnet_pair import (
     backbone_config,
     companion_weights,
     pair_features,
+    trained_config,
 )
 from semfidelity.registry import register_metric
 
@@ -54,7 +55,7 @@ MISSING_DECODER = (
     "decoder: metric 'clu' needs trained decoder weights and none ship with semfidelity; "
     "pass decoder=<file | folder holding decoder.safetensors | manifest id>. "
     "Train one with `semfid-train clu --train CSV --val CSV --out DIR` (see "
-    "`semfid-train --help` and docs/training.md), then pass decoder=DIR; "
+    f"`semfid-train --help` and {docs_url('training.md')}), then pass decoder=DIR; "
     "a random decoder would give meaningless maps, so there is no default."
 )
 
@@ -123,7 +124,7 @@ def clu_logits(
 def save_decoder(decoder: CLUDecoder, path: str | os.PathLike[str], *, config: dict[str, Any]):
     """Write ``decoder`` (safetensors) with ``config`` (must hold ``backbone`` and ``depth``;
     ``channels`` is added) as JSON metadata. Returns the path."""
-    return save_with_config(decoder, path, _check_config(config, decoder.channels), "clu_decoder")
+    return save_with_config(decoder, path, trained_config(config, decoder.channels), "clu_decoder")
 
 
 def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, Any]]:
@@ -144,7 +145,8 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, An
     description="CLU semantic-change probability map (ResNet-50 differences + U-Net decoder)",
     has_map=True,
     amp_safe=True,
-    notes="needs a trained decoder (decoder=...; train with semfid-train, docs/training.md)",
+    notes="needs a trained decoder (decoder=...; train with semfid-train, "
+    f"{docs_url('training.md')})",
     extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
 )
 class CLU(Metric):

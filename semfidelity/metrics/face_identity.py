@@ -17,7 +17,6 @@ docs/metrics/face_identity.md for measured numbers and limits.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ from semfidelity.backbones.face import (
 )
 from semfidelity.io import ImageLike
 from semfidelity.metric import Metric
+from semfidelity.metrics._checks import check_unit_interval
 from semfidelity.metrics._regions import Memo, coverage, digest, region_map, to_uint8_images
 from semfidelity.registry import register_metric
 
@@ -119,14 +119,10 @@ class FaceIdentity(Metric):
             raise TypeError(
                 f"detection_threshold: expected a float, got {type(detection_threshold).__name__}"
             )
-        if isinstance(empty_score, bool) or not isinstance(empty_score, (int, float)):
-            raise TypeError(f"empty_score: expected a float, got {type(empty_score).__name__}")
-        if not (math.isnan(empty_score) or 0.0 <= empty_score <= 1.0):
-            raise ValueError(f"empty_score: expected a value in [0, 1] or NaN, got {empty_score}")
         self.detect_on = detect_on
         self.upsample = upsample
         self.detection_threshold = float(detection_threshold)
-        self.empty_score = float(empty_score)
+        self.empty_score = check_unit_interval("empty_score", empty_score, allow_nan=True)
         self.embedder = FaceEmbedder(shape_path, recognition_path)
         self._targets = Memo()
         self._pairs = Memo()

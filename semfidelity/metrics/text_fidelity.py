@@ -14,7 +14,6 @@ has the measured behaviour and limits.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import torch
 from semfidelity.backbones.ocr import DETECTOR_ID, RECOGNIZER_ID, TextReader, TextRegion
 from semfidelity.io import ImageLike
 from semfidelity.metric import Metric
+from semfidelity.metrics._checks import check_bool, check_unit_interval
 from semfidelity.metrics._regions import (
     Memo,
     coverage,
@@ -71,18 +71,6 @@ class RegionReading:
         }
 
 
-def _check_unit(name: str, value: float, allow_nan: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name}: expected a float, got {type(value).__name__}")
-    if math.isnan(value) and allow_nan:
-        return float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"{name}: expected a value in [0, 1]{' or NaN' if allow_nan else ''}, got {value!r}"
-        )
-    return float(value)
-
-
 @register_metric(
     "text_fidelity",
     lower_better=False,
@@ -127,12 +115,10 @@ class TextFidelity(Metric):
             raise ValueError("as_loss: text_fidelity is not differentiable (OCR); got True")
         if detect_on not in _DETECT_ON:
             raise ValueError(f"detect_on: expected one of {_DETECT_ON}, got {detect_on!r}")
-        if not isinstance(case_sensitive, bool):
-            raise TypeError(f"case_sensitive: expected a bool, got {type(case_sensitive).__name__}")
         self.detect_on = detect_on
-        self.case_sensitive = case_sensitive
-        self.min_confidence = _check_unit("min_confidence", min_confidence)
-        self.empty_score = _check_unit("empty_score", empty_score, allow_nan=True)
+        self.case_sensitive = check_bool("case_sensitive", case_sensitive)
+        self.min_confidence = check_unit_interval("min_confidence", min_confidence)
+        self.empty_score = check_unit_interval("empty_score", empty_score, allow_nan=True)
         self.reader = TextReader(self.device, detector_path, recognizer_path)
         # Submodules, so that .to(device), eval() and freezing reach the networks.
         self.detector = self.reader.detector

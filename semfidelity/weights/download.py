@@ -26,12 +26,14 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.file_download import HfFileMetadata, http_get
 
+from semfidelity._docs import docs_url
+from semfidelity._version import __version__
 from semfidelity.weights.errors import WeightDownloadError, WeightIntegrityError
 from semfidelity.weights.integrity import git_blob_sha1, sha256_file, write_record
 from semfidelity.weights.locations import endpoint, hub_cache_dir, torch_checkpoints_dir
 from semfidelity.weights.manifest import WeightEntry
 
-__all__ = ["download_entry", "source_url"]
+__all__ = ["download_entry", "source_url", "confirm_with_hub"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +85,18 @@ def _status(err: BaseException) -> str:
 
 
 def _download_error(entry: WeightEntry, url: str, exc: BaseException) -> WeightDownloadError:
+    if entry.kind == "url":
+        check = (
+            f"Check the connection to {url.split('/')[2]} (this file does not come from the "
+            "Hugging Face Hub, so HF_ENDPOINT does not apply), or place the file at "
+            f"{torch_checkpoints_dir() / entry.filename} ($TORCH_HOME/hub/checkpoints)"
+        )
+    else:
+        check = "Check the connection and HF_ENDPOINT (a Hub mirror)"
     return WeightDownloadError(
         f"weight {entry.id!r}: downloading {entry.filename} from {url} failed: {_reason(exc)}. "
-        "Nothing was kept in the cache. Check the connection and HF_ENDPOINT (mirror), "
-        f"then retry `semfid-weights download {entry.id}`; see docs/weights.md for offline use."
+        f"Nothing was kept in the cache. {check}, then retry `semfid-weights download "
+        f"{entry.id}`. Offline use: {docs_url('weights.md#preparing-an-air-gapped-machine')}"
     )
 
 
@@ -125,8 +135,6 @@ def _hub_problems(
 
 
 def _download_hub(entry: WeightEntry, force: bool) -> tuple[Path, str]:
-    from semfidelity import __version__
-
     url = source_url(entry)
     common = {"endpoint": endpoint(), "library_name": "semfidelity", "library_version": __version__}
     try:
@@ -157,6 +165,35 @@ def _download_hub(entry: WeightEntry, force: bool) -> tuple[Path, str]:
         "weight %r downloaded to %s (sha256 %s, checked against %s)", entry.id, path, actual, origin
     )
     return path, actual
+
+
+def confirm_with_hub(entry: WeightEntry, path: Path, record_key: str) -> str | None:
+    """Check a local Hub file against the hash the Hub reports now and record it (a HEAD request,
+    no transfer). Returns the sha256, or ``None`` when the Hub's revision is no longer
+    ``record_key`` (the file cannot be confirmed without downloading it again).
+
+    Raises:
+        WeightDownloadError: the Hub could not be asked.
+        WeightIntegrityError: the file differs from what the Hub reports (not loaded).
+    """
+    url = source_url(entry)
+    common = {"endpoint": endpoint(), "library_name": "semfidelity", "library_version": __version__}
+    try:
+        meta = get_hf_file_metadata(url, **common)
+    except _NETWORK_ERRORS as exc:
+        raise _download_error(entry, url, exc) from exc
+    if meta.commit_hash is not None and meta.commit_hash != record_key:
+        return None
+    actual = sha256_file(path)
+    problems, origin = _hub_problems(entry, path, meta, actual)
+    if problems:
+        raise WeightIntegrityError(
+            f"weight {entry.id!r}: {path} has sha256 {actual}, expected {'; '.join(problems)}. "
+            "It was not loaded: delete it and download it again "
+            f"(`semfid-weights download --force {entry.id}`)."
+        )
+    write_record(entry, record_key, actual, path.stat().st_size, origin)
+    return actual
 
 
 def _download_url(entry: WeightEntry, force: bool) -> tuple[Path, str]:

@@ -1,10 +1,14 @@
 """sha256 checks of weight files and the local record of Hub-reported hashes.
 
 The reference hash of a file is, in this order: the manifest's ``sha256``; the hash recorded
-on this machine when the file was downloaded (``$SEMFID_CACHE_DIR/sha256/<id>.json``, keyed by
-commit); the name of its Hugging Face cache blob, which *is* the Hub's LFS sha256; a
-``<file>.sha256`` sidecar written by ``semfid-weights download --to``. A file with no reference
-is loaded with a warning. Hashes are computed once per process per (file, size, mtime).
+on this machine when the file was downloaded and checked against the Hub's
+(``$SEMFID_CACHE_DIR/sha256/<id>.json``, keyed by commit); the name of its Hugging Face cache
+blob; a ``<file>.sha256`` sidecar written by ``semfid-weights download --to``. Only the first two
+are *trusted*: a blob name or a sidecar travels with the file (anyone can name a file after its
+own sha256), so a match only shows the file is intact, and the file counts as *unverified*
+whatever its path. A file without a trusted reference loads with a warning. Hashes are computed
+once per process per (file, device, inode, size, mtime, ctime): replacing the file (new inode)
+or rewriting it in place (new ctime, even with its mtime restored) re-hashes it.
 """
 
 from __future__ import annotations
@@ -38,22 +42,29 @@ __all__ = [
     "write_sidecar",
     "remember_verified",
     "forget_verified",
+    "is_trusted",
+    "record_key",
 ]
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_verified: dict[tuple[str, str, int, int], str] = {}
+_verified: dict[tuple[str, str, int, int, int, int, int], str] = {}
 _verified_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Reference:
-    """An expected sha256 and, in words, where it comes from."""
+    """An expected sha256, in words where it comes from, and whether that source is trusted.
+
+    ``trusted`` is false for hashes that travel with the file itself (a cache blob's name, a
+    sidecar): they detect corruption, not substitution.
+    """
 
     sha256: str
     origin: str
+    trusted: bool = True
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -124,7 +135,8 @@ def _read_sidecar(path: Path) -> str | None:
     return first[0].lower() if first and _SHA256.fullmatch(first[0].lower()) else None
 
 
-def _record_key(entry: WeightEntry, path: Path) -> str | None:
+def record_key(entry: WeightEntry, path: Path) -> str | None:
+    """The key of ``path``'s hash record: its snapshot commit (Hub), ``"file"`` (URL files)."""
     if entry.kind != "hub":
         return "file"
     return hub_snapshot_commit(path) or (entry.revision if entry.pinned else None)
@@ -134,7 +146,7 @@ def reference_for(entry: WeightEntry, path: Path) -> Reference | None:
     """The sha256 ``path`` must have to count as ``entry`` (see module docstring), or ``None``."""
     if entry.sha256 is not None:
         return Reference(entry.sha256, "the weights manifest")
-    key = _record_key(entry, path)
+    key = record_key(entry, path)
     record = read_records(entry).get(key) if key is not None else None
     if record is not None:
         when, how = record.get("recorded", "?"), record.get("origin", "?")
@@ -142,11 +154,24 @@ def reference_for(entry: WeightEntry, path: Path) -> Reference | None:
         return Reference(record["sha256"], origin)
     blob = hub_blob_sha256(path)
     if blob is not None:
-        return Reference(blob, "the Hub's LFS sha256 (the name of the Hugging Face cache blob)")
+        return Reference(
+            blob, "the Hub's LFS sha256 (the name of the Hugging Face cache blob)", trusted=False
+        )
     sidecar = _read_sidecar(path)
     if sidecar is not None:
-        return Reference(sidecar, f"the sidecar file {path.name}.sha256")
+        return Reference(sidecar, f"the sidecar file {path.name}.sha256", trusted=False)
     return None
+
+
+def is_trusted(reference: Reference | None) -> bool:
+    """Whether a file that matches ``reference`` counts as verified (not only intact)."""
+    return reference is not None and reference.trusted
+
+
+def _memo_key(entry: WeightEntry, path: Path) -> tuple[str, str, int, int, int, int, int]:
+    st = path.stat()
+    real = os.path.realpath(path)
+    return (entry.id, real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _remedy(entry: WeightEntry, where: str) -> str:
@@ -170,13 +195,14 @@ def verify_file(entry: WeightEntry, path: Path, where: str, *, use_memo: bool = 
         entry: manifest entry the file claims to be.
         path: the file.
         where: label of the place it was found (for messages), e.g. ``"SEMFID_WEIGHTS_DIR"``.
-        use_memo: skip re-hashing a file already verified in this process (same size and mtime).
+        use_memo: skip re-hashing a file already verified in this process (same device, inode,
+            size, mtime and ctime).
 
     Raises:
         WeightIntegrityError: size or sha256 differs from the reference (message: both hashes).
     """
     stat = path.stat()
-    memo_key = (entry.id, os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    memo_key = _memo_key(entry, path)
     if use_memo:
         with _verified_lock:
             if memo_key in _verified:
@@ -190,22 +216,31 @@ def verify_file(entry: WeightEntry, path: Path, where: str, *, use_memo: bool = 
             f"(sha256 {actual}, expected {reference.sha256 if reference else 'unknown'}). "
             f"The file was not loaded. {_remedy(entry, where)}"
         )
-    if reference is None:
-        logger.warning(
-            "weight %r: no reference sha256 is known for %s (%s); loading it unverified "
-            "(sha256 %s). "
-            "Download it with `semfid-weights download %s` to record the Hub's hash.",
-            entry.id,
-            path,
-            where,
-            actual,
-            entry.id,
-        )
-    elif actual != reference.sha256:
+    if reference is not None and actual != reference.sha256:
         raise WeightIntegrityError(
             f"weight {entry.id!r}: sha256 mismatch for {path} ({where}): "
             f"expected {reference.sha256} (from {reference.origin}), got {actual}. "
             f"The file was not loaded. {_remedy(entry, where)}"
+        )
+    if not is_trusted(reference):
+        if reference is None:
+            known, intact = "no reference sha256 is known", ""
+        else:
+            known = "no trusted sha256 is known"
+            intact = (
+                f"; it matches {reference.origin}, which travels with the file and shows only "
+                "that the file is intact, not that it is the published one"
+            )
+        logger.warning(
+            "weight %r: %s for %s (%s)%s; loading it unverified (sha256 %s). "
+            "Download it with `semfid-weights download %s` to record the Hub's hash.",
+            entry.id,
+            known,
+            path,
+            where,
+            intact,
+            actual,
+            entry.id,
         )
     with _verified_lock:
         _verified[memo_key] = actual
@@ -214,9 +249,8 @@ def verify_file(entry: WeightEntry, path: Path, where: str, *, use_memo: bool = 
 
 def remember_verified(entry: WeightEntry, path: Path, sha256: str) -> None:
     """Mark ``path`` as verified in this process (it was hashed and checked while downloading)."""
-    stat = path.stat()
     with _verified_lock:
-        _verified[(entry.id, os.path.realpath(path), stat.st_size, stat.st_mtime_ns)] = sha256
+        _verified[_memo_key(entry, path)] = sha256
 
 
 def forget_verified() -> None:

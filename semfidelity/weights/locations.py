@@ -109,9 +109,19 @@ def endpoint() -> str:
 
 
 def bundled_path(entry: WeightEntry) -> Path:
-    """Path of a bundled file inside the installed package."""
+    """Path of a bundled file inside the installed package.
+
+    Raises:
+        ValueError: the path (symlinks resolved) leads outside the package.
+    """
     package_root = Path(__file__).resolve().parents[1]
-    return package_root.joinpath(*str(entry.package_path).split("/"))
+    path = package_root.joinpath(*str(entry.package_path).split("/"))
+    if package_root not in path.resolve().parents:
+        raise ValueError(
+            f"weight {entry.id!r}: package_path {entry.package_path!r} resolves to "
+            f"{path.resolve()}, outside the semfidelity package {package_root}"
+        )
+    return path
 
 
 def _weights_dir_place(entry: WeightEntry) -> Place:

@@ -27,6 +27,16 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
+def _check_package_path(where: str, name: str, value: object) -> None:
+    """A path inside the package: relative, ``/``-separated, no ``..``, ``.`` or empty parts."""
+    parts = value.split("/") if isinstance(value, str) else []
+    if not parts or "\\" in value or ":" in value or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(
+            f"{where}: {name} must be a relative path inside the semfidelity package "
+            f"(no '..', no leading '/'), got {value!r}"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class WeightEntry:
     """One pretrained file.
@@ -107,6 +117,12 @@ class WeightEntry:
             raise ValueError(f"{where}: pip_package and pip_path go together")
         if self.bundled != bool(self.package_path):
             raise ValueError(f"{where}: bundled=true goes with package_path (and only with it)")
+        if self.package_path is not None:
+            _check_package_path(where, "package_path", self.package_path)
+            if self.sha256 is None:
+                raise ValueError(f"{where}: a bundled file needs its sha256 (it is ours to know)")
+        if self.license_file is not None:
+            _check_package_path(where, "license_file", self.license_file)
         if self.repo_id and not self.revision:
             raise ValueError(
                 f"{where}: a Hub entry needs a revision "

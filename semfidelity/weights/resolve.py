@@ -7,9 +7,16 @@ import shutil
 import uuid
 from pathlib import Path
 
-from semfidelity.weights.download import download_entry, source_url
+from semfidelity.weights.download import confirm_with_hub, download_entry, source_url
 from semfidelity.weights.errors import WeightNotFoundError
-from semfidelity.weights.integrity import remember_verified, verify_file, write_sidecar
+from semfidelity.weights.integrity import (
+    is_trusted,
+    record_key,
+    reference_for,
+    remember_verified,
+    verify_file,
+    write_sidecar,
+)
 from semfidelity.weights.locations import Place, local_places, offline_reason
 from semfidelity.weights.manifest import WeightEntry, get_entry
 
@@ -128,10 +135,21 @@ def resolve(
 
 
 def download(weight_id: str, *, force: bool = False) -> Path:
-    """Make ``weight_id`` available locally (download unless present); ``force`` re-downloads."""
+    """Make ``weight_id`` available locally (download unless present); ``force`` re-downloads.
+
+    A Hub file already present without a trusted hash (e.g. fetched by another tool into the
+    Hugging Face cache) is checked against the hash the Hub reports, which is then recorded.
+    """
     entry = get_entry(weight_id)
     if entry.bundled or entry.kind == "pip" or not force:
-        return resolve(weight_id)
+        path = resolve(weight_id)
+        reference = reference_for(entry, path)
+        key = record_key(entry, path)
+        if entry.kind == "hub" and not is_trusted(reference) and key and not offline_reason():
+            sha256 = confirm_with_hub(entry, path, key)
+            if sha256 is not None:
+                remember_verified(entry, path, sha256)
+        return path
     reason = offline_reason()
     if reason is not None:
         raise WeightNotFoundError(

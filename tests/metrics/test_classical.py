@@ -156,6 +156,8 @@ def test_metadata():
         "wavelet": "haar",
         "levels": 3,
         "mode": "symmetric",
+        "formula": "stable",
+        "k": 0.015,
     }
     assert metric_info("edge_ssim")["options"] == {"edge": "sobel"}
     assert set(metric_info("psnr")["options"]) == {"data_range", "y_channel", "crop_border"}

@@ -4,68 +4,42 @@ The protocol follows the TWS paper (Korkmaz et al.): the candidates are shown in
 as base64 PNG images, with a context prompt and per-image questions; the model names the best
 image of each batch and its top-k. The batch winners then meet in a final round (recursively,
 when there are more than 10 batches) that orders them. Prompts and the exact answer format are
-documented in ``docs/selection.md``.
+documented in ``docs/selection.md``. The pieces live in their own modules: ``prompts`` (the
+texts and the request body), ``transport`` (HTTP with retries), ``answers`` (parsing the reply)
+and ``tournament`` (the batched rounds); this module only ties them together.
 
 Only ``base_url`` is ever contacted; proxies are used only when passed explicitly.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
 import re
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from semfidelity.selection.judges.base import JudgeError, check_images, png_bytes
+from semfidelity.selection.judges.answers import BatchAnswer, parse_answer
+from semfidelity.selection.judges.base import JudgeError, check_images
+from semfidelity.selection.judges.prompts import (
+    ANSWER_FORMAT,
+    CONTEXT_PROMPT,
+    IMAGE_QUESTIONS,
+    build_request,
+)
+from semfidelity.selection.judges.tournament import tournament
+from semfidelity.selection.judges.transport import post_chat
 
-__all__ = ["OpenAIJudge", "CONTEXT_PROMPT", "IMAGE_QUESTIONS", "ANSWER_FORMAT"]
+__all__ = ["OpenAIJudge", "CONTEXT_PROMPT", "IMAGE_QUESTIONS", "ANSWER_FORMAT", "parse_answer"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-CONTEXT_PROMPT = (
-    "You are an expert in image quality assessment for image super-resolution. You will see "
-    "{n} candidate super-resolved images, labelled Image 1 to Image {n}. A generative "
-    "(diffusion) super-resolution model produced all of them from the same low-resolution "
-    "input, so they show the same scene and differ only in the details the model generated. "
-    "Judge how trustworthy each image is: faithful to a plausible scene, free of artifacts, "
-    "with no invented or foreign content."
-)
-
-IMAGE_QUESTIONS = (
-    "Does the image contain visible artifacts (noise, blur, ringing, blocking, broken or "
-    "doubled edges, unnatural texture)?",
-    "Does any region show content that is implausible or foreign to the scene (objects, "
-    "shapes, text or textures that do not belong there)?",
-    "Are fine details sharp and natural, and consistent with the rest of the image?",
-)
-
-ANSWER_FORMAT = (
-    "Answer these questions for every image and compare the images. Then reply with only a "
-    'JSON object and no other text: {{"best": <label>, "top_k": [<label>, ...]}} where '
-    '"best" is the label of the most trustworthy image and "top_k" lists the labels of the '
-    "{k} most trustworthy images, best first, without repeats. Labels are the integers 1 to "
-    "{n}."
-)
-
-_RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class _BatchAnswer:
-    """0-based positions within a batch, best first; ``top[0]`` is the batch's best."""
-
-    top: list[int]
 
 
 class OpenAIJudge:
@@ -150,7 +124,6 @@ class OpenAIJudge:
     def __repr__(self) -> str:
         return f"OpenAIJudge(model={self.model!r}, base_url={self.base_url!r})"
 
-    # ---------------------------------------------------------------- protocol
     def rank(self, images: torch.Tensor) -> list[int]:
         """Order ``(N, 3, H, W)`` images from the most to the least trustworthy.
 
@@ -160,68 +133,20 @@ class OpenAIJudge:
         (batches taken in their winner's order), then the rest in input order.
         """
         images = check_images(images)
-        return self._rank(list(range(images.shape[0])), images, self.top_k)
+        return tournament(
+            list(range(images.shape[0])),
+            lambda batch, k: self._judge_batch(images[batch], k),
+            batch_size=self.batch_size,
+            k=self.top_k,
+        )
 
-    def _rank(self, indices: list[int], images: torch.Tensor, k: int) -> list[int]:
-        if len(indices) == 1:
-            return list(indices)
-        batches = [
-            indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)
-        ]
-        answers = {}
-        for b, batch in enumerate(batches):
-            if len(batch) == 1:
-                answers[b] = _BatchAnswer([0])
-            else:
-                answers[b] = self._judge_batch(images[batch], min(k, len(batch)))
-        if len(batches) == 1:
-            top = [batches[0][i] for i in answers[0].top]
-            return top + [i for i in indices if i not in top]
-        winner_of = {batches[b][answers[b].top[0]]: b for b in range(len(batches))}
-        winners = self._rank(list(winner_of), images, len(winner_of))
-        order = list(winners)
-        for pos in range(1, max(len(a.top) for a in answers.values())):
-            for w in winners:
-                b = winner_of[w]
-                if pos < len(answers[b].top):
-                    order.append(batches[b][answers[b].top[pos]])
-        placed = set(order)
-        return order + [i for i in indices if i not in placed]
-
-    # ----------------------------------------------------------------- request
     def build_request(self, images: torch.Tensor, k: int) -> dict[str, Any]:
         """The chat-completions request body for one batch of ``(n, 3, H, W)`` images."""
-        n = images.shape[0]
-        questions = "\n".join(f"{j}. {q}" for j, q in enumerate(IMAGE_QUESTIONS, start=1))
-        parts: list[dict[str, Any]] = [
-            {
-                "type": "text",
-                "text": f"Questions for each image:\n{questions}\n\n"
-                + ANSWER_FORMAT.format(k=k, n=n),
-            }
-        ]
-        for j in range(n):
-            data = base64.b64encode(png_bytes(images[j])).decode("ascii")
-            parts.append({"type": "text", "text": f"Image {j + 1}:"})
-            parts.append(
-                {
-                    "type": "image_url",
-                    "image_url": {"url": f"data:image/png;base64,{data}", "detail": self.detail},
-                }
-            )
-        body: dict[str, Any] = {
-            "model": self.model,
-            "temperature": 0,
-            "messages": [
-                {"role": "system", "content": CONTEXT_PROMPT.format(n=n)},
-                {"role": "user", "content": parts},
-            ],
-        }
-        if self.json_mode:
-            body["response_format"] = {"type": "json_object"}
-        return body
+        return build_request(
+            images, k, model=self.model, detail=self.detail, json_mode=self.json_mode
+        )
 
-    def _judge_batch(self, images: torch.Tensor, k: int) -> _BatchAnswer:
+    def _judge_batch(self, images: torch.Tensor, k: int) -> BatchAnswer:
         body = json.dumps(self.build_request(images, k)).encode("utf-8")
         n = images.shape[0]
         last = ""
@@ -240,86 +165,14 @@ class OpenAIJudge:
 
     def _post(self, body: bytes) -> str:
         """POST one request with retries; returns the assistant message content."""
-        url = f"{self.base_url}/chat/completions"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-            retry_after: float | None = None
-            try:
-                with self._opener.open(request, timeout=self.timeout) as resp:
-                    payload = resp.read()
-                return _message_content(payload)
-            except urllib.error.HTTPError as exc:
-                detail = exc.read()[:300].decode("utf-8", "replace")
-                if exc.code not in _RETRY_STATUS:
-                    raise JudgeError(f"{url} answered HTTP {exc.code}: {detail}") from exc
-                reason = f"HTTP {exc.code}"
-                retry_after = _retry_after(exc.headers.get("Retry-After"))
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-            if attempt == self.max_retries:
-                raise JudgeError(
-                    f"{url} failed after {self.max_retries + 1} attempts; last error: {reason}"
-                )
-            delay = self.backoff * 2**attempt if retry_after is None else retry_after
-            delay = min(delay, self.backoff_max)
-            logger.warning("judge request failed (%s); retrying in %.1f s", reason, delay)
-            self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _message_content(payload: bytes) -> str:
-    """The first choice's message text of a chat-completions response ('' if absent)."""
-    try:
-        data = json.loads(payload)
-        content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return payload[:300].decode("utf-8", "replace")
-    if isinstance(content, list):  # content parts
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content if isinstance(content, str) else ""
-
-
-def parse_answer(content: str, *, n: int, k: int) -> _BatchAnswer:
-    """Parse ``{"best": label, "top_k": [labels]}`` (1-based labels) into 0-based positions.
-
-    Tolerates a Markdown code fence around the JSON. ``best`` leads the result; when the model
-    left it out of ``top_k`` it replaces the last entry. Raises ``ValueError`` otherwise.
-    """
-    text = content.strip()
-    fence = re.match(r"^```(?:json)?\s*(.*?)\s*```$", text, re.DOTALL)
-    if fence:
-        text = fence.group(1)
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"not JSON ({exc})") from exc
-    if not isinstance(data, dict) or "best" not in data or "top_k" not in data:
-        raise ValueError('expected an object with keys "best" and "top_k"')
-    best, top = data["best"], data["top_k"]
-    labels: Sequence[Any] = top if isinstance(top, list) else []
-    if not labels or not all(_is_label(x, n) for x in [best, *labels]):
-        raise ValueError(f"labels must be integers in 1..{n}")
-    labels = [int(x) for x in labels]
-    if len(set(labels)) != len(labels) or len(labels) != k:
-        raise ValueError(f'"top_k" must list {k} distinct labels, got {labels}')
-    best = int(best)
-    ordered = [best] + [x for x in labels if x != best]
-    return _BatchAnswer([x - 1 for x in ordered[:k]])
-
-
-def _is_label(x: Any, n: int) -> bool:
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, str) and x.strip().isdigit():
-        x = int(x)
-    return isinstance(x, int) and 1 <= x <= n
+        return post_chat(
+            self._opener,
+            f"{self.base_url}/chat/completions",
+            body,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            backoff_max=self.backoff_max,
+            sleep=self._sleep,
+        )

@@ -10,8 +10,9 @@ file                   result
 palette (P)            converted to RGB through the palette
 RGBA / LA / PA         alpha dropped (not composited), as ``semfidelity.io.load_image`` does
 CMYK / YCbCr / LAB     converted to RGB by Pillow (Adobe-inverted CMYK JPEGs included)
-16-bit (I;16, I)       ``float32`` = value / 65535 (``I`` with max <= 255: / 255), repeated to RGB
-32-bit float (F)       clipped to [0, 1], repeated to RGB
+16/32-bit (I;16, I)    ``float32`` = value / the format's declared white level, repeated to RGB;
+                       failure ``decode`` when the format declares none (see ``pil_to_tensor``)
+32-bit float (F)       taken as is if in [0, 1], else failure ``decode``; repeated to RGB
 EXIF orientation       applied (``ImageOps.exif_transpose``) before anything else
 missing file           failure ``missing``
 empty / not an image   failure ``decode`` (Pillow cannot identify it)
@@ -38,7 +39,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from semfidelity.io import pil_to_tensor
-from semfidelity.pairs import Pair
+from semfidelity.scoring.pairs import Pair
 
 __all__ = [
     "DecodeError",

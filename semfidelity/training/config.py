@@ -1,0 +1,97 @@
+"""The definition of a training run (:class:`TrainConfig`) and its result (:class:`TrainResult`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "TrainResult", "KINDS"]
+
+KINDS = ("clip_lpips", "clu")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in ``card.json``).
+
+    Attributes:
+        kind: ``"clip_lpips"`` (regression heads) or ``"clu"`` (change-map decoder).
+        train_csv, val_csv: pair CSVs (see :mod:`semfidelity.training.dataset`).
+        out: output folder.
+        backbone: ``"imagenet"`` or ``"clip"`` (ResNet-50 flavour).
+        depth: residual stages 1..4.
+        backbone_weights: ``None`` (manifest default), manifest id, file path or ``"random"``
+            (tests and timing only).
+        epochs, lr, weight_decay, batch_size: optimisation (AdamW).
+        size: resize + centre-crop every pair to ``size`` (``None``: native size, batch 1).
+        crop: seeded square crop after ``size`` (fixed per sample).
+        finetune: train the backbone too (else frozen).
+        backbone_lr_scale: backbone learning rate = ``lr * backbone_lr_scale`` when fine-tuning.
+        dice: weight of the soft Dice loss added to BCE (``clu`` only).
+        seed: seed of initialisation, data order and crops.
+        workers: DataLoader worker processes.
+        device: torch device string.
+        cache_features: ``None`` = cache frozen-backbone features when they fit in
+            ``cache_limit_gb``; ``True``/``False`` force it.
+        cache_limit_gb: memory allowed for the feature cache.
+    """
+
+    kind: str
+    train_csv: str
+    val_csv: str
+    out: str
+    backbone: str = "imagenet"
+    depth: int = 4
+    backbone_weights: str | None = None
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    batch_size: int = 16
+    size: int | None = 224
+    crop: int | None = None
+    finetune: bool = False
+    backbone_lr_scale: float = 0.1
+    dice: float = 0.0
+    seed: int = 0
+    workers: int = 0
+    device: str = "cpu"
+    cache_features: bool | None = None
+    cache_limit_gb: float = 4.0
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
+        positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size}
+        for name, value in positive_ints.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        for name, value in (("lr", self.lr), ("backbone_lr_scale", self.backbone_lr_scale)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: expected a positive float, got {value!r}")
+        if not (self.weight_decay >= 0 and self.dice >= 0):
+            raise ValueError(
+                f"weight_decay and dice must be >= 0, got {self.weight_decay!r}, {self.dice!r}"
+            )
+        if self.size is None and self.batch_size != 1:
+            raise ValueError(
+                f"batch_size: native-size training (size=None) needs batch_size=1, got "
+                f"{self.batch_size}; set size (e.g. 224) to batch pairs"
+            )
+
+    def resume_key(self) -> dict[str, Any]:
+        """Fields that must match between a checkpoint and a resumed run."""
+        skip = {"epochs", "workers", "device", "out", "cache_features", "cache_limit_gb"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+
+@dataclass
+class TrainResult:
+    """Paths and per-epoch validation history of a finished run."""
+
+    out: Path
+    weights: Path
+    card: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
