@@ -136,6 +136,7 @@ def test_manifest_entries_are_complete_and_traceable():
         "lpips-alex-v0.1",
         "lpips-vgg-v0.1",
         "niqe-pris-params",
+        "dists-alpha-beta",
     }
 
 
