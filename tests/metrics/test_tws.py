@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 import semfidelity
 from semfidelity.backbones.clip import tile_grid
 from semfidelity.functional import edge_ssim, wavelet_similarity
 from semfidelity.metrics.tws import parse_tws_mix
-from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 NAMES = ("semantic", "edge", "wavelet", "tws")
 
