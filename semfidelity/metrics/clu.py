@@ -34,7 +34,7 @@ from semfidelity.backbones._state import (
     resolve_learned_file,
     save_with_config,
 )
-from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
+from semfidelity.backbones.resnet import build_resnet_features
 from semfidelity.functional.deep_features import raw_squared_diff, unit_normalize, upsample_to
 from semfidelity.metric import Metric
 from semfidelity.metrics._resnet_pair import (
@@ -174,7 +174,6 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, An
     "a form='thesis' decoder predicts the thesis' similarity maps S (1 = same) and clu reports "
     "1 - S (m.similarity_map() gives S); needs a trained decoder (decoder=...; train with "
     f"semfid-train, {docs_url('training.md')})",
-    extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
 )
 class CLU(Metric):
     """CLU map and score (mean of the map). Options:
@@ -221,6 +220,10 @@ class CLU(Metric):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.compute_map(pred, target).mean(dim=(1, 2, 3))
+
+    def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
+        m = self.compute_map(pred, target)
+        return m.mean(dim=(1, 2, 3)), m
 
     def similarity_map(self, pred, target) -> torch.Tensor:
         """``1 - map``: semantic similarity ``(B, 1, H, W)`` in [0, 1], 1 = unchanged (the
