@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from semfidelity.cli._options import parse_metric_options
 from semfidelity.registry import get_spec
 from semfidelity.scoring import ScoreConfig, UsageError, run_scoring
+from semfidelity.scoring.card import card_path, table_lines
 from semfidelity.scoring.heatmap import COLORMAPS
+from semfidelity.scoring.protocols import PROTOCOLS, protocol_metrics
 from semfidelity.scoring.summary import metric_table
 
 __all__ = ["main", "build_parser"]
@@ -95,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import MODULE first (registers extra metrics; repeatable)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=sorted(PROTOCOLS),
+        help="a named evaluation protocol: its metrics and options (docs/protocols.md); "
+        "--metrics adds metrics, --opt overrides options",
+    )
+    p.add_argument(
+        "--scale", type=int, default=4, help="SR scale factor for --protocol (crop_border)"
+    )
+    p.add_argument(
+        "--table",
+        choices=("md", "latex"),
+        help="after the run, print the per-metric means as a Markdown or LaTeX table row "
+        "(read from the evaluation card; needs --out)",
+    )
     p.add_argument("--list", action="store_true", help="print the metric table and exit")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
@@ -124,6 +143,13 @@ def _tws_mix(raw: str) -> tuple[float, float, float]:
 def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, Any]]]:
     """``--metrics`` names and their options (``--opt``, ``--tws-mix``)."""
     names = [n.strip().lower() for n in (args.metrics or "").split(",") if n.strip()]
+    preset: dict[str, dict[str, Any]] = {}
+    if args.protocol:
+        try:
+            proto, preset, _ = protocol_metrics(args.protocol, args.scale)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        names = list(proto) + [n for n in names if n not in proto]
     if not names:
         raise UsageError("--metrics: give at least one metric name (see --list)")
     if len(set(names)) != len(names):
@@ -137,6 +163,8 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
         opts = parse_metric_options(args.opt, names, flag="--opt")
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    for name, values in preset.items():  # --opt overrides the protocol
+        opts[name] = {**values, **opts.get(name, {})}
     if args.tws_mix is not None:
         if "tws" not in names:
             raise UsageError("--tws-mix needs 'tws' in --metrics")
@@ -170,6 +198,7 @@ def _config(args: argparse.Namespace) -> ScoreConfig:
         maps=args.maps,
         cmap=args.cmap,
         components=args.components,
+        protocol=args.protocol,
     )
 
 
@@ -201,7 +230,15 @@ def _run(args: argparse.Namespace) -> int:
         for line in metric_table():
             _out(line)
         return EXIT_OK
-    return EXIT_FAILED if run_scoring(_config(args)) else EXIT_OK
+    config = _config(args)
+    if args.table and not config.out:
+        raise UsageError("--table needs --out (it reads the evaluation card written beside it)")
+    failed = run_scoring(config)
+    if args.table:
+        card = json.loads(card_path(config.out).read_text(encoding="utf-8"))
+        for line in table_lines(card, args.table, Path(config.pred).name):
+            _out(line)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,7 @@ class ScoreConfig:
         maps: folder for heatmap PNGs of the metrics with maps, or ``None``.
         cmap: heatmap colour map.
         components: add the components of composite metrics as columns.
+        protocol: name of the ``--protocol`` preset the metrics came from (for the card).
     """
 
     ref: str | None
@@ -58,3 +59,4 @@ class ScoreConfig:
     maps: str | None = None
     cmap: str = "viridis"
     components: bool = False
+    protocol: str | None = None

@@ -4,7 +4,8 @@ Single process: rows go to ``out`` (or CSV on stdout) as batches finish; the row
 for the summary and for the one rewrite sorted by key that images of several sizes (batched by
 size, so written out of order) need. Under ``torchrun`` each
 rank scores every ``world_size``-th remaining pair into ``<out>.rank<r>.part``; rank 0 then
-merges the parts with ``out`` into one file sorted by key. ``resume`` skips keys already in
+merges the parts with ``out`` into one file sorted by key and writes the evaluation card
+(:mod:`semfidelity.scoring.card`) beside it. ``resume`` skips keys already in
 ``out`` or in part files an interrupted run left.
 """
 
@@ -18,6 +19,7 @@ from typing import TextIO
 import torch
 
 from semfidelity.scoring.batches import score_all
+from semfidelity.scoring.card import build_card, write_card
 from semfidelity.scoring.config import ScoreConfig, UsageError
 from semfidelity.scoring.distributed import DistContext, init_from_env
 from semfidelity.scoring.job import Job, existing_rows, prepare
@@ -104,7 +106,9 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         keys = [str(r["key"]) for r in kept]
         if keys != sorted(keys):
             write_sorted(out, kept, job.columns, job.fmt)
-        return write_summary(job.columns, job.pairing, kept, stdout)
+        failed = write_summary(job.columns, job.pairing, kept, stdout)
+        write_card(out, build_card(job, kept))
+        return failed
     ctx.barrier()
     failed = 0
     if ctx.is_main:
@@ -113,4 +117,5 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         for p in out.parent.glob(out.name + ".rank*.part"):
             p.unlink()
         failed = write_summary(job.columns, job.pairing, rows, stdout)
+        write_card(out, build_card(job, rows))
     return int(ctx.broadcast(failed))
