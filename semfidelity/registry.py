@@ -1,7 +1,10 @@
 """Metric registry: one typed :class:`MetricSpec` per metric name, filled by ``@register_metric``.
 
 Modelled on timm's model registry: the metadata lives beside the factory that builds the metric,
-and :func:`semfidelity.create_metric` is the single public constructor.
+and :func:`semfidelity.create_metric` (in :mod:`semfidelity.factory`) is the single public
+constructor. This module imports nothing of the package: metric modules import it to register
+themselves, and :mod:`semfidelity.factory` imports the metric modules, so every lookup through
+the package sees the built-in metrics without an import circle.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class MetricSpec:
         has_components: the metric offers ``components(pred, target) -> dict``.
         amp_safe: the metric may run its heavy parts under autocast.
         notes: free-form status for users (e.g. ``"uncalibrated"``).
+        extra: free-form metadata for plugins; the library itself reads none of it.
     """
 
     name: str
@@ -65,10 +69,6 @@ class MetricSpec:
             )
         if self.min_size < 1:
             raise ValueError(f"min_size of {self.name!r} must be >= 1, got {self.min_size}")
-
-    @property
-    def higher_better(self) -> bool:
-        return not self.lower_better
 
     def options(self) -> dict[str, Any]:
         """The metric's options and their defaults (keyword parameters of the factory)."""
@@ -126,16 +126,10 @@ def register_metric(name: str, **meta: Any) -> Callable[[Callable[..., Any]], Ca
     return deco
 
 
-def _ensure_builtin_metrics() -> None:
-    # Importing the package registers its metrics; done lazily so registry stays import-light.
-    import semfidelity.metrics  # noqa: F401
-
-
 def get_spec(name: str) -> MetricSpec:
     """Return the spec of ``name``; unknown names raise ``ValueError`` with suggestions."""
     if not isinstance(name, str):
         raise TypeError(f"metric name must be a str, got {type(name).__name__}")
-    _ensure_builtin_metrics()
     key = name.strip().lower()
     if key in _REGISTRY:
         return _REGISTRY[key]
@@ -146,7 +140,6 @@ def get_spec(name: str) -> MetricSpec:
 
 def list_metrics(pattern: str | None = None) -> list[str]:
     """Sorted registered metric names, optionally filtered by a glob ``pattern`` (``"*ssim"``)."""
-    _ensure_builtin_metrics()
     names = sorted(_REGISTRY)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]

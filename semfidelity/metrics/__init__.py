@@ -1,9 +1,17 @@
-"""Registered metrics. Importing this package registers every built-in metric."""
+"""Registered metrics, one module each. Importing this package registers every built-in metric."""
 
-from semfidelity.metrics import (
-    classical,  # noqa: F401
-    clip_lpips,  # noqa: F401
-    clu,  # noqa: F401
-    lpips,  # noqa: F401
-    tws,  # noqa: F401
+from semfidelity.metrics import (  # noqa: F401
+    clip_lpips,
+    clipiqa,
+    clu,
+    dists,
+    edge_ssim,
+    face_identity,
+    lpips,
+    niqe,
+    psnr,
+    ssim,
+    text_fidelity,
+    tws,
+    wavelet,
 )

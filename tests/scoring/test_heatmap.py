@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from semfidelity.heatmap import COLORMAPS, add_colorbar, colorbar, colorize, save_heatmap
+from semfidelity.scoring.heatmap import COLORMAPS, add_colorbar, colorbar, colorize, save_heatmap
 
 
 def test_colorize_ends_scaling_and_nan():
