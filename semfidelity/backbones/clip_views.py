@@ -19,6 +19,7 @@ encoder).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +56,13 @@ class ViewEmbeddings:
 
 
 def check_grid(grid: Any, view: str) -> tuple[int, int]:
-    """``None`` -> the view's default; an int ``n`` -> ``(n, n)``; validated ``(rows, cols)``."""
+    """``None`` -> the view's default; ``n`` -> ``(n, n)``; ``"RxC"`` -> ``(R, C)``; validated."""
     if grid is None:
         return DEFAULT_GRIDS[view]
     if isinstance(grid, int) and not isinstance(grid, bool):
         grid = (grid, grid)
+    if isinstance(grid, str) and re.fullmatch(r"\s*\d+\s*x\s*\d+\s*", grid):
+        grid = tuple(int(v) for v in grid.split("x"))  # "2x3", e.g. from --tws-option
     if (
         not isinstance(grid, (tuple, list))
         or len(grid) != 2
