@@ -1,6 +1,6 @@
-"""Fit the TWS component weights to human judgements.
+"""Fit the TWS mix (the weights of its components) to human judgements.
 
-:func:`fit_tws_weights` searches the probability simplex (non-negative weights summing to 1) for
+:func:`fit_tws_mix` searches the probability simplex (non-negative weights summing to 1) for
 the weights ``(w_sem, w_edge, w_wav)`` whose TWS best agrees with people: Spearman rank
 correlation (SRCC) with mean opinion scores, or accuracy on pairwise preferences. Both
 objectives are piecewise constant in the weights, so the search is a grid on the simplex
@@ -10,6 +10,7 @@ followed by a shrinking pattern search, not gradient descent.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,13 @@ import numpy as np
 
 from semfidelity._ranks import average_ranks
 
-__all__ = ["COMPONENT_NAMES", "fit_tws_weights", "pairwise_accuracy", "spearman"]
+__all__ = [
+    "COMPONENT_NAMES",
+    "fit_tws_mix",
+    "fit_tws_weights",
+    "pairwise_accuracy",
+    "spearman",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +153,14 @@ def _refine(
     return w, best, evals
 
 
-def fit_tws_weights(
+def fit_tws_mix(
     components: Mapping[str, Any] | Any,
     human: Sequence[float] | Sequence[Sequence[float]] | Any,
     kind: str = "mos",
     *,
     step: float = 0.02,
 ) -> tuple[tuple[float, float, float], dict[str, Any]]:
-    """Fit non-negative TWS weights (summing to 1) to human judgements.
+    """Fit the TWS mix, non-negative weights summing to 1, to human judgements.
 
     Args:
         components: per-image component scores, a dict with ``semantic``, ``edge``, ``wavelet``
@@ -166,9 +173,10 @@ def fit_tws_weights(
         step: grid spacing on the simplex before the local refinement (0.02 -> 1326 points).
 
     Returns:
-        ``(weights, report)``: ``weights = (w_sem, w_edge, w_wav)``; ``report`` holds the
-        objective name and value, the same for uniform weights and for each component alone,
-        the size of the optimal plateau on the grid and the number of evaluations.
+        ``(mix, report)``: ``mix = (w_sem, w_edge, w_wav)``, the ``mix`` option of ``tws``;
+        ``report`` holds the objective name and value, the same for uniform weights and for
+        each component alone, the size of the optimal plateau on the grid and the number of
+        evaluations.
 
     The objective is flat on regions of the simplex; the returned weights are the centroid of
     the best grid points when that centroid is itself optimal (a stable, central choice), then
@@ -221,12 +229,20 @@ def fit_tws_weights(
         "single_component": {
             k: float(v) for k, v in zip(COMPONENT_NAMES, objective(eye), strict=True)
         },
-        "weights": dict(zip(COMPONENT_NAMES, (float(x) for x in w), strict=True)),
+        "mix": dict(zip(COMPONENT_NAMES, (float(x) for x in w), strict=True)),
         "n_images": n,
         "n_pairs": int(pairs.shape[0]) if kind == "pairwise" else None,
         "grid_step": float(step),
         "plateau_size": int(plateau.shape[0]),
         "evaluations": int(grid.shape[0] + 1 + evals),
     }
-    logger.info("fit_tws_weights: %s=%.4f with weights %s", name, best, report["weights"])
+    logger.info("fit_tws_mix: %s=%.4f with mix %s", name, best, report["mix"])
     return (float(w[0]), float(w[1]), float(w[2])), report
+
+
+def fit_tws_weights(*args: Any, **kwargs: Any) -> tuple[tuple[float, float, float], dict[str, Any]]:
+    """Deprecated name of :func:`fit_tws_mix` (its report also holds the mix as ``"weights"``)."""
+    warnings.warn("fit_tws_weights is deprecated; use fit_tws_mix", DeprecationWarning, 2)
+    mix, report = fit_tws_mix(*args, **kwargs)
+    report["weights"] = report["mix"]
+    return mix, report

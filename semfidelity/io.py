@@ -145,6 +145,12 @@ def load_image(path: str | os.PathLike) -> torch.Tensor:
 
 
 def _array_to_tensor(arr: np.ndarray, name: str) -> torch.Tensor:
+    if arr.ndim in (3, 4) and arr.shape[-1] not in (1, 3, 4) and arr.shape[-3] in (1, 3, 4):
+        axes = "(1, 2, 0)" if arr.ndim == 3 else "(0, 2, 3, 1)"
+        raise ValueError(
+            f"{name}: NumPy arrays are channels-last (H, W, C) or (N, H, W, C), got shape "
+            f"{tuple(arr.shape)}, which looks channels-first; use arr.transpose{axes}"
+        )
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.ndim == 4:
@@ -175,6 +181,16 @@ def as_tensor(x: Any, name: str = "input") -> torch.Tensor:
     A 3-D tensor is a batch of one; a 2-D tensor is one single-channel image.
     """
     if isinstance(x, torch.Tensor):
+        if x.layout != torch.strided:
+            raise TypeError(
+                f"{name}: expected a dense (strided) tensor, got layout {x.layout}; "
+                "convert it with x.to_dense()"
+            )
+        if x.is_meta:
+            raise ValueError(
+                f"{name}: expected a tensor with values, got a meta tensor (device 'meta' holds "
+                "shapes only); materialise it on a real device first"
+            )
         if not x.is_floating_point():
             raise TypeError(
                 f"{name}: expected a floating-point tensor with values in [0, 1], got dtype "

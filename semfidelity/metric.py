@@ -29,6 +29,20 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise ValueError(f"device: cannot parse {device!r} as a torch device ({exc})") from exc
 
 
+def _indexed(kind: str, device: int | str | torch.device | None) -> torch.device:
+    """The device ``Module.cuda(device)`` / ``.xpu(device)`` moves to."""
+    if device is None:
+        return torch.device(kind, getattr(torch, kind).current_device())
+    if isinstance(device, int):
+        return torch.device(kind, device)
+    return torch.device(device)
+
+
+# Loss mode accepts an unclamped network output slightly outside [0, 1]; beyond this it is
+# data on another scale (0..255, or [-1, 1]) and refused like the score refuses it.
+LOSS_RANGE = (-0.5, 1.5)
+
+
 class Metric(nn.Module):
     """Base class of all metrics. Call as ``metric(pred, target) -> Tensor[B]``.
 
@@ -105,14 +119,32 @@ class Metric(nn.Module):
         # Metric weights are frozen statistics of a pretrained model: always eval mode.
         return super().train(False)
 
+    # Every way of moving a module updates the device inputs are sent to (a parameter-free
+    # metric has no tensor to read it from).
     def to(self, *args: Any, **kwargs: Any) -> Metric:
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
         out = super().to(*args, **kwargs)
-        device = kwargs.get("device")
-        if device is None:
-            for a in args:
-                if isinstance(a, (str, torch.device)):
-                    device = a
-                    break
+        if device is not None:
+            self._device = device
+        return out
+
+    def cpu(self) -> Metric:
+        out = super().cpu()
+        self._device = torch.device("cpu")
+        return out
+
+    def cuda(self, device: int | str | torch.device | None = None) -> Metric:
+        out = super().cuda(device)
+        self._device = _indexed("cuda", device)
+        return out
+
+    def xpu(self, device: int | str | torch.device | None = None) -> Metric:
+        out = super().xpu(device)
+        self._device = _indexed("xpu", device)
+        return out
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Metric:
+        out = super().to_empty(device=device, recurse=recurse)
         if device is not None:
             self._device = torch.device(device)
         return out
@@ -126,9 +158,11 @@ class Metric(nn.Module):
                 f"e.g. x[:, :3] or PIL image.convert('RGB')"
             )
         if c not in (1, 3):
+            hwc = x.shape[-1] in (1, 3)
+            hint = "; is the input NHWC? use x.permute(0, 3, 1, 2)" if hwc else ""
             raise ValueError(
                 f"{name}: expected 1 or 3 channels in dim 1 of an NCHW tensor, got {c} "
-                f"(shape {tuple(x.shape)}); is the input HWC? use x.permute(0, 3, 1, 2)"
+                f"(shape {tuple(x.shape)}){hint}"
             )
         if x.shape[0] == 0:
             raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
@@ -142,10 +176,18 @@ class Metric(nn.Module):
         lo, hi = torch.stack(torch.aminmax(x)).tolist()
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{name}: contains NaN or Inf values")
-        if not self.as_loss and (lo < 0.0 or hi > 1.0):
-            hint = " (looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
+        lowest, highest = LOSS_RANGE if self.as_loss else (0.0, 1.0)
+        if lo < lowest or hi > highest:
+            if hi > 1.5:
+                hint = " (looks like 0..255 data: divide by 255)"
+            elif lo < -0.5:
+                hint = " (looks like [-1, 1] data: use (x + 1) / 2)"
+            else:
+                hint = ""
+            mode = f" (as_loss allows [{lowest:g}, {highest:g}] for unclamped outputs)"
             raise ValueError(
                 f"{name}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}"
+                f"{mode if self.as_loss else ''}"
             )
         if c == 1:
             x = x.expand(-1, 3, -1, -1)

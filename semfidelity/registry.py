@@ -1,7 +1,10 @@
 """Metric registry: one typed :class:`MetricSpec` per metric name, filled by ``@register_metric``.
 
 Modelled on timm's model registry: the metadata lives beside the factory that builds the metric,
-and :func:`semfidelity.create_metric` is the single public constructor.
+and :func:`semfidelity.create_metric` (in :mod:`semfidelity.factory`) is the single public
+constructor. This module imports nothing of the package: metric modules import it to register
+themselves, and :mod:`semfidelity.factory` imports the metric modules, so every lookup through
+the package sees the built-in metrics without an import circle.
 """
 
 from __future__ import annotations
@@ -126,16 +129,10 @@ def register_metric(name: str, **meta: Any) -> Callable[[Callable[..., Any]], Ca
     return deco
 
 
-def _ensure_builtin_metrics() -> None:
-    # Importing the package registers its metrics; done lazily so registry stays import-light.
-    import semfidelity.metrics  # noqa: F401
-
-
 def get_spec(name: str) -> MetricSpec:
     """Return the spec of ``name``; unknown names raise ``ValueError`` with suggestions."""
     if not isinstance(name, str):
         raise TypeError(f"metric name must be a str, got {type(name).__name__}")
-    _ensure_builtin_metrics()
     key = name.strip().lower()
     if key in _REGISTRY:
         return _REGISTRY[key]
@@ -146,7 +143,6 @@ def get_spec(name: str) -> MetricSpec:
 
 def list_metrics(pattern: str | None = None) -> list[str]:
     """Sorted registered metric names, optionally filtered by a glob ``pattern`` (``"*ssim"``)."""
-    _ensure_builtin_metrics()
     names = sorted(_REGISTRY)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]

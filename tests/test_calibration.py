@@ -1,4 +1,4 @@
-"""fit_tws_weights: recovers known weights from MOS and from pairwise preferences."""
+"""fit_tws_mix: recovers a known mix from MOS and from pairwise preferences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from scipy.stats import spearmanr
 
 import semfidelity
-from semfidelity.calibration import fit_tws_weights, pairwise_accuracy, spearman
+from semfidelity.calibration import fit_tws_mix, pairwise_accuracy, spearman
 
 TRUE_W = np.array([0.47, 0.21, 0.32])  # off the 0.02 grid: the refinement has to find it
 
@@ -19,7 +19,15 @@ def components() -> np.ndarray:
 
 
 def test_exported_from_package():
-    assert semfidelity.fit_tws_weights is fit_tws_weights
+    assert semfidelity.fit_tws_mix is fit_tws_mix
+
+
+def test_deprecated_name_warns_and_gives_the_same_fit(components):
+    mos = components @ np.asarray(TRUE_W)
+    want_mix, want = fit_tws_mix(components, mos)
+    with pytest.warns(DeprecationWarning, match="fit_tws_mix"):
+        mix, report = semfidelity.fit_tws_weights(components, mos)
+    assert mix == want_mix and report["weights"] == report["mix"] == want["mix"]
 
 
 def test_spearman_matches_scipy_with_ties():
@@ -33,7 +41,7 @@ def test_spearman_matches_scipy_with_ties():
 
 def test_recovers_known_weights_from_mos(components):
     mos = 1.0 + 4.0 / (1.0 + np.exp(-8.0 * (components @ TRUE_W - 0.5)))  # monotone, like MOS
-    weights, report = fit_tws_weights(
+    weights, report = fit_tws_mix(
         {"semantic": components[:, 0], "edge": components[:, 1], "wavelet": components[:, 2]},
         mos,
     )
@@ -50,7 +58,7 @@ def test_recovers_known_weights_from_mos(components):
 def test_noisy_mos_still_beats_uniform_and_lands_near_truth(components):
     rng = np.random.default_rng(2)
     mos = components @ TRUE_W + rng.normal(0, 0.02, size=len(components))
-    weights, report = fit_tws_weights(components, mos)
+    weights, report = fit_tws_mix(components, mos)
     assert report["value"] > report["uniform"]
     np.testing.assert_allclose(weights, TRUE_W, atol=0.08)
 
@@ -62,7 +70,7 @@ def test_recovers_known_weights_from_pairwise_preferences(components):
     keep = i != j
     i, j = i[keep], j[keep]
     pairs = np.stack([np.where(truth[i] > truth[j], i, j), np.where(truth[i] > truth[j], j, i)], 1)
-    weights, report = fit_tws_weights(components, pairs, kind="pairwise")
+    weights, report = fit_tws_mix(components, pairs, kind="pairwise")
     assert report["objective"] == "pairwise_accuracy" and report["value"] == 1.0
     assert report["n_pairs"] == len(pairs)
     np.testing.assert_allclose(weights, TRUE_W, atol=0.03)
@@ -72,7 +80,7 @@ def test_soft_pairwise_preferences_and_torch_inputs():
     comps = torch.tensor([[0.9, 0.1, 0.5], [0.1, 0.9, 0.5], [0.5, 0.5, 0.0]])
     # people always prefer image 0 (high semantic) over image 1, 2 over nothing in particular
     pairs = np.array([[0, 1, 1.0], [1, 0, 0.0], [0, 2, 0.8]])
-    weights, report = fit_tws_weights(comps, pairs, kind="pairwise")
+    weights, report = fit_tws_mix(comps, pairs, kind="pairwise")
     assert report["value"] == pytest.approx(pairwise_accuracy(comps.numpy() @ weights, pairs))
     assert weights[0] > weights[1]
 
@@ -91,4 +99,4 @@ def test_soft_pairwise_preferences_and_torch_inputs():
 )
 def test_bad_inputs_raise_naming_the_argument(components, human, kind, match):
     with pytest.raises(ValueError, match=match):
-        fit_tws_weights(components, human, kind=kind)
+        fit_tws_mix(components, human, kind=kind)

@@ -132,7 +132,12 @@ def test_manifest_entries_are_complete_and_traceable():
             assert entry.revision == "main" and "pinned" in entry.revision_note, entry.id
     assert entries["clip-vit-b-32-openai"].format == "safetensors"
     assert [e.id for e in entries.values() if e.kind == "hub" and not e.pinned] == []
-    assert {e.id for e in entries.values() if e.bundled} == {"lpips-alex-v0.1", "lpips-vgg-v0.1"}
+    assert {e.id for e in entries.values() if e.bundled} == {
+        "lpips-alex-v0.1",
+        "lpips-vgg-v0.1",
+        "niqe-pris-params",
+        "dists-alpha-beta",
+    }
 
 
 @pytest.mark.parametrize("weight_id", ["lpips-alex-v0.1", "lpips-vgg-v0.1"])

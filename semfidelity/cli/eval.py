@@ -1,7 +1,8 @@
 """``semfid-eval --metrics a,b --pairs CSV``: agreement of metrics with human/synthetic labels.
 
-Prints a Markdown table of SRCC, PLCC, KRCC, MSE and MSE-bin per metric (orientation handled:
-see :mod:`semfidelity.training.evaluate`) and optionally writes JSON. Exit codes: 0 success,
+Prints a Markdown table of SRCC, PLCC, KRCC, MSE and MSE-bin per metric (``--table thesis``:
+MSE, MSE-bin and signed SRCC; orientation handled: see :mod:`semfidelity.training.evaluate`)
+and optionally writes JSON. Exit codes: 0 success,
 1 failure (missing files, bad CSV), 2 usage error (bad arguments, unknown metric).
 """
 
@@ -16,7 +17,8 @@ from typing import Any
 
 from semfidelity.cli._options import parse_metric_options
 from semfidelity.registry import get_spec
-from semfidelity.training.evaluate import evaluate_metrics, format_table
+from semfidelity.training.evaluate import TABLE_STYLES, evaluate_metrics, format_table
+from semfidelity.training.stats import FITS
 
 __all__ = ["main", "build_parser"]
 
@@ -46,6 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="metrics whose MSE uses raw scores (lower-better, trained on these labels, e.g. "
         "clip_lpips with trained heads) instead of normalised ones",
+    )
+    p.add_argument(
+        "--plcc-fit",
+        choices=FITS,
+        default="none",
+        help="fit a VQEG logistic (4 or 5 parameters) to the labels before PLCC (none)",
+    )
+    p.add_argument(
+        "--table",
+        choices=tuple(TABLE_STYLES),
+        default="default",
+        help="'default': SRCC PLCC KRCC MSE MSE-bin (oriented); 'thesis': MSE, MSE-bin and the "
+        "signed SRCC of the raw scores, as the semantic-fidelity thesis prints them",
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu)")
     p.add_argument("--size", type=int, default=None, help="resize + centre-crop pairs to SIZE")
@@ -84,12 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             num_workers=args.workers,
             options=options,
             raw=tuple(get_spec(n).name for n in args.raw_mse.split(",") if n.strip()),
+            plcc_fit=args.plcc_fit,
             progress=not args.no_progress,
         )
     except (FileNotFoundError, ValueError, TypeError) as exc:
         sys.stderr.write(f"semfid-eval: error: {exc}\n")
         return 1
-    sys.stdout.write(format_table(results) + "\n")
+    sys.stdout.write(format_table(results, args.table) + "\n")
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as fh:
             json.dump({"pairs": str(args.pairs), "metrics": results}, fh, indent=2)

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from semfidelity.scorefile import OutputError, file_format, read_rows
 from semfidelity.scoring.report import build_report
+from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
 
 __all__ = ["main", "build_parser"]
 

@@ -1,7 +1,11 @@
 """``semfid-select``: rank a folder of SR samples of one input, fuse the best, map disagreement.
 
     semfid-select SAMPLES_DIR --out OUT_DIR [--reference GT] [--lr LR --scale 4]
-                  [--judge none|openai|hf] [--k 5]
+                  [--judge none|openai|hf] [--reference-role select|validate] [--k 5]
+
+Made for samples of one model for one input (e.g. diffusion samples); candidates that look
+like outputs of different methods get a warning that the no-ground-truth ranking is then only
+a heuristic. Ties are marked (``=`` in the printout, a ``tie`` column in the CSV).
 
 Writes ``OUT_DIR/ranking.csv`` (every scorer's score and rank per sample), ``ensemble.png``
 (the top-k fusion), ``uncertainty.png`` (per-pixel std over all samples, colour heatmap) and
@@ -21,11 +25,12 @@ from typing import Any
 
 import torch
 
-from semfidelity.heatmap import COLORMAPS, save_heatmap
 from semfidelity.io import IMAGE_EXTENSIONS, load_image, to_pil
+from semfidelity.scoring.heatmap import COLORMAPS, save_heatmap
 from semfidelity.selection import ensemble, rank
+from semfidelity.selection.ensemble import UNCERTAINTY_OVER
 from semfidelity.selection.judges import JudgeError
-from semfidelity.selection.rank import resolve_scorers
+from semfidelity.selection.rank import REFERENCE_ROLES, resolve_reference_role, resolve_scorers
 from semfidelity.selection.scorers import ScoringContext, TWSScorer
 
 __all__ = ["main", "build_parser"]
@@ -46,13 +51,25 @@ def _out(text: str = "") -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="semfid-select",
-        description="Rank SR samples of one input (e.g. diffusion samples), fuse the top k and "
-        "map where the samples disagree. Without --reference the ranking uses the LR input "
-        "(--lr/--scale) and the samples' consensus.",
+        description="Rank SR samples of ONE model for ONE input (e.g. diffusion samples), fuse "
+        "the top k and map where the samples disagree. Without --reference: with --lr/--scale, "
+        "samples faithful to the LR input (within a tolerance of the most LR-consistent) are "
+        "ordered by realistic fine detail, the others follow; without --lr, by consensus. "
+        "Outputs of different SR methods are not what this is for: when the samples look like "
+        "that (very different noise or sharpness) a warning says the ranking is a heuristic. "
+        "Tied samples are marked '=' and in the 'tie' column of ranking.csv.",
     )
     p.add_argument("samples", help="folder of candidate SR images of one input (same size)")
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--reference", help="ground-truth image: ranks by TWS (the paper's check)")
+    p.add_argument(
+        "--reference-role",
+        choices=REFERENCE_ROLES,
+        default=None,
+        help="with --reference: 'select' ranks by TWS, 'validate' only reports TWS (column "
+        "tws_validation) next to the ranking of the other scorers. Default: validate with "
+        "--judge (the TWS paper: the judge selects, TWS validates), else select",
+    )
     p.add_argument("--lr", help="the low-resolution input image (enables lr_consistency)")
     p.add_argument("--scale", type=int, help="SR factor, required with --lr")
     p.add_argument(
@@ -66,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scorers",
         default="auto",
-        help="comma-separated: auto, tws, lr_consistency, consensus, vlm (default auto)",
+        help="comma-separated: auto, tws, faithful_realism, lr_consistency, consensus, vlm "
+        "(default auto)",
     )
     p.add_argument(
         "--tws-option",
@@ -77,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--k", type=int, default=5, help="samples fused into ensemble.png (default 5)")
     p.add_argument("--reducer", choices=("mean", "median"), default="mean")
+    p.add_argument(
+        "--uncertainty-over",
+        choices=UNCERTAINTY_OVER,
+        default="all",
+        help="uncertainty.png: std over all samples (default; what the LR input leaves open) "
+        "or over the k fused ones (what the fusion averages away)",
+    )
     p.add_argument(
         "--cmap", choices=sorted(COLORMAPS), default="viridis", help="colours of uncertainty.png"
     )
@@ -156,25 +181,35 @@ def _run(args: argparse.Namespace) -> int:
     reference = load_image(args.reference) if args.reference else None
     lr = load_image(args.lr) if args.lr else None
     judge = _make_judge(args)
+    if args.reference_role and reference is None:
+        raise UsageError("--reference-role: given without --reference")
+    role = resolve_reference_role(
+        args.reference_role, has_reference=reference is not None, has_judge=judge is not None
+    )
     scorers = resolve_scorers(
         [s for s in args.scorers.split(",") if s.strip()],
         has_reference=reference is not None,
         has_lr=lr is not None,
         has_judge=judge is not None,
+        reference_role=role,
     )
     options = _tws_options(args.tws_option)
+    validates = reference is not None and role == "validate"
     if options:
-        if not any(isinstance(s, TWSScorer) for s in scorers):
+        if not validates and not any(isinstance(s, TWSScorer) for s in scorers):
             raise UsageError(
                 "--tws-option: given but the tws scorer is not used (needs --reference)"
             )
         scorers = [TWSScorer(**options) if isinstance(s, TWSScorer) else s for s in scorers]
+    tws_check = TWSScorer(**options) if validates else None
     ranking = rank(
         samples, reference=reference, lr=lr, scale=args.scale, scorers=scorers, judge=judge,
-        names=names,
+        names=names, reference_role=role, validator=tws_check,
     )  # fmt: skip
     k = min(args.k, len(names))
-    image, uncertainty = ensemble(samples, ranking, k=k, reducer=args.reducer)
+    image, uncertainty = ensemble(
+        samples, ranking, k=k, reducer=args.reducer, uncertainty_over=args.uncertainty_over
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,19 +226,33 @@ def _run(args: argparse.Namespace) -> int:
     _out(header)
     for row in rows:
         cells = "  ".join(f"{row[f'{s}_score']:>14.4f}" for s in ranking.scores)
-        _out(f"{row['position']:>3}  {row['name']:<{width}}  {row['combined_rank']:>8.2f}  {cells}")
-    _out(f"best: {names[ranking.best]}")
+        pos = f"{row['tie']}=" if row["tie"] else str(row["position"])
+        _out(f"{pos:>3}  {row['name']:<{width}}  {row['combined_rank']:>8.2f}  {cells}")
+    for group in ranking.ties:
+        _out(f"tie: {', '.join(names[i] for i in group)} (same combined rank; listed by tie-break)")
+    for warning in ranking.warnings:
+        if not warning.startswith("tie: "):
+            _out(f"warning: {warning}")
+    _out(f"best: {names[ranking.best]}" + (" (tied)" if row_tied(rows[0]) else ""))
     _out(f"ensemble ({args.reducer} of top {k}): {', '.join(names[i] for i in ranking.top(k))}")
     _out(
         f"uncertainty: mean std {float(uncertainty.mean()):.4f}, max {float(uncertainty.max()):.4f}"
     )
-    tws = next((s for s in scorers if isinstance(s, TWSScorer)), None)
+    tws = tws_check or next((s for s in scorers if isinstance(s, TWSScorer)), None)
     if tws is not None and reference is not None:
         fused = tws(image[None], ScoringContext(reference=reference.to(image.device))).score
-        best_single = ranking.scores["tws"][ranking.best]
-        _out(f"tws vs reference: ensemble {float(fused[0]):.4f}, best sample {best_single:.4f}")
+        best_single = (ranking.validation or ranking.scores)["tws"][ranking.best]
+        role_note = " (validation only)" if validates else ""
+        _out(
+            f"tws vs reference{role_note}: ensemble {float(fused[0]):.4f}, best sample "
+            f"{best_single:.4f}"
+        )
     _out(f"wrote {out / 'ranking.csv'}, {out / 'ensemble.png'}, {out / 'uncertainty.png'}")
     return EXIT_OK
+
+
+def row_tied(row: dict[str, Any]) -> bool:
+    return bool(row.get("tie"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

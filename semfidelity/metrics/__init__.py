@@ -1,10 +1,15 @@
-"""Registered metrics. Importing this package registers every built-in metric."""
+"""Registered metrics, one module each. Importing this package registers every built-in metric."""
 
-from semfidelity.metrics import (
-    classical,  # noqa: F401
-    clip_lpips,  # noqa: F401
-    clip_sim,  # noqa: F401
-    clu,  # noqa: F401
-    lpips,  # noqa: F401
-    tws,  # noqa: F401
+from semfidelity.metrics import (  # noqa: F401
+    clip_lpips,
+    clip_sim,
+    clu,
+    dists,
+    edge_ssim,
+    lpips,
+    niqe,
+    psnr,
+    ssim,
+    tws,
+    wavelet,
 )

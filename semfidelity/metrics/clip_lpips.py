@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,9 +29,15 @@ from semfidelity.backbones._state import (
     resolve_learned_file,
     save_with_config,
 )
-from semfidelity.backbones.resnet import FLAVOURS, ResNetFeatures, build_resnet_features
+from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
 from semfidelity.functional.deep_features import squared_feature_diff, upsample_to
 from semfidelity.metric import Metric
+from semfidelity.metrics._resnet_pair import (
+    backbone_config,
+    companion_weights,
+    pair_features,
+    trained_config,
+)
 from semfidelity.registry import register_metric
 
 __all__ = [
@@ -101,21 +106,10 @@ def clip_lpips_distance(
     return score, maps
 
 
-def _check_config(config: dict[str, Any], channels: list[int]) -> dict[str, Any]:
-    if not isinstance(config, dict):
-        raise TypeError(f"config: expected a dict, got {type(config).__name__}")
-    missing = [k for k in ("backbone", "depth") if k not in config]
-    if missing:
-        raise ValueError(f"config: missing key(s) {missing}; expected at least backbone and depth")
-    out = dict(config)
-    out["channels"] = list(channels)
-    return out
-
-
 def save_heads(heads: LinearHeads, path: str | os.PathLike[str], *, config: dict[str, Any]):
     """Write ``heads`` to ``path`` (safetensors) with ``config`` (must hold ``backbone`` and
     ``depth``; ``channels`` is added) as JSON metadata. Returns the path."""
-    return save_with_config(heads, path, _check_config(config, heads.channels), "clip_lpips_heads")
+    return save_with_config(heads, path, trained_config(config, heads.channels), "clip_lpips_heads")
 
 
 def load_heads(path: str | os.PathLike[str]) -> tuple[LinearHeads, dict[str, Any]]:
@@ -125,51 +119,6 @@ def load_heads(path: str | os.PathLike[str]) -> tuple[LinearHeads, dict[str, Any
     heads = LinearHeads([int(c) for c in config["channels"]])
     heads.load_state_dict(state)
     return heads, config
-
-
-def companion_weights(file: Path, config: dict[str, Any], weights: WeightsArg) -> WeightsArg:
-    """Backbone weights to use with a trained file: ``weights`` when given; else the fine-tuned
-    backbone that ``semfid-train --finetune`` saved beside it (config
-    ``backbone_weights = "backbone.safetensors"``); else ``None`` (the manifest)."""
-    if weights is not None:
-        return weights
-    name = config.get("backbone_weights")
-    if name == "backbone.safetensors" and (file.parent / name).is_file():
-        return file.parent / name
-    return None
-
-
-def backbone_config(
-    backbone: str | None, depth: int | None, config: dict[str, Any] | None, option: str
-) -> tuple[str, int]:
-    """Backbone flavour and depth: explicit options, else the trained file's config, else
-    ``("imagenet", 4)``; a disagreement with the file raises ``ValueError``."""
-    config = config or {}
-    for name, value in (("backbone", backbone), ("depth", depth)):
-        saved = config.get(name)
-        if value is not None and saved is not None and value != saved:
-            raise ValueError(
-                f"{name}: {option} were trained for {name}={saved!r}, got {name}={value!r}; "
-                f"drop the option or pass {name}={saved!r}"
-            )
-    backbone = backbone if backbone is not None else config.get("backbone", "imagenet")
-    depth = depth if depth is not None else config.get("depth", 4)
-    if backbone not in FLAVOURS:
-        raise ValueError(f"backbone: expected one of {sorted(FLAVOURS)}, got {backbone!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 4:
-        raise ValueError(f"depth: expected an int in 1..4, got {depth!r}")
-    return backbone, depth
-
-
-def pair_features(
-    backbone: ResNetFeatures, pred: torch.Tensor, target: torch.Tensor
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Stage features of pred and target; one backbone pass when the batches match."""
-    n = pred.shape[0]
-    if target.shape[0] == n:
-        feats = backbone(torch.cat([pred, target]))
-        return [f[:n] for f in feats], [f[n:] for f in feats]
-    return backbone(pred), backbone(target)
 
 
 @register_metric(

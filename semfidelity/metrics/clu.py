@@ -32,11 +32,11 @@ from semfidelity.backbones._state import (
 from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
 from semfidelity.functional.deep_features import unit_normalize, upsample_to
 from semfidelity.metric import Metric
-from semfidelity.metrics.clip_lpips import (
-    _check_config,
+from semfidelity.metrics._resnet_pair import (
     backbone_config,
     companion_weights,
     pair_features,
+    trained_config,
 )
 from semfidelity.registry import register_metric
 
@@ -124,7 +124,7 @@ def clu_logits(
 def save_decoder(decoder: CLUDecoder, path: str | os.PathLike[str], *, config: dict[str, Any]):
     """Write ``decoder`` (safetensors) with ``config`` (must hold ``backbone`` and ``depth``;
     ``channels`` is added) as JSON metadata. Returns the path."""
-    return save_with_config(decoder, path, _check_config(config, decoder.channels), "clu_decoder")
+    return save_with_config(decoder, path, trained_config(config, decoder.channels), "clu_decoder")
 
 
 def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, Any]]:

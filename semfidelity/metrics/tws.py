@@ -7,13 +7,15 @@ ours (every constant an option) are in ``docs/metrics/tws.md``:
     semantic = pooled rescaled CLIP similarity (whole image + regions; metrics/clip_sim.py)
     edge     = edge_ssim(pred, target)                      SSIM of Sobel maps of luma
     wavelet  = wavelet_similarity(pred, target)             stabilised |detail| agreement
-    tws      = w_sem * semantic + w_edge * edge + w_wav * wavelet,  weights summing to 1
+    tws      = w_sem * semantic + w_edge * edge + w_wav * wavelet,  mix (w_sem, w_edge, w_wav)
+                                                            summing to 1
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,56 +31,76 @@ from semfidelity.functional.wavelets import (
     wavelet_similarity,
     wavelet_similarity_map,
 )
-from semfidelity.metrics.classical import check_edge_option, check_wavelet_options
-from semfidelity.metrics.clip_sim import _CLIP_OPTIONS_DOC, ClipSemantic
+from semfidelity.metrics._checks import check_edge_option, check_wavelet_options
+from semfidelity.metrics.clip_sim import _CLIP_OPTIONS_DOC, ClipSemantic, ClipSim
 from semfidelity.registry import register_metric
 
-__all__ = ["TWS", "parse_tws_weights", "normalise_tws_weights"]
+__all__ = [
+    "ClipSim",  # defined in metrics/clip_sim.py; re-exported for its old import path
+    "TWS",
+    "parse_tws_mix",
+    "normalise_tws_mix",
+    "parse_tws_weights",
+    "normalise_tws_weights",
+]
 
-_DEFAULT_WEIGHTS = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
+_DEFAULT_MIX = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
 
 
-def normalise_tws_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+def normalise_tws_mix(mix: Sequence[float]) -> tuple[float, float, float]:
     """Validate ``(w_sem, w_edge, w_wav)`` (finite, >= 0, positive sum) and scale to sum 1."""
-    if isinstance(weights, str) or not isinstance(weights, Sequence):
+    if isinstance(mix, str) or not isinstance(mix, Sequence):
         raise TypeError(
-            f"weights: expected a sequence of 3 numbers (semantic, edge, wavelet), "
-            f"got {type(weights).__name__}; use parse_tws_weights for strings"
+            f"mix: expected a sequence of 3 numbers (semantic, edge, wavelet), "
+            f"got {type(mix).__name__}; use parse_tws_mix for strings"
         )
-    if len(weights) != 3:
+    if len(mix) != 3:
         raise ValueError(
-            f"weights: expected 3 numbers (semantic, edge, wavelet), got {len(weights)}: "
-            f"{tuple(weights)!r}"
+            f"mix: expected 3 numbers (semantic, edge, wavelet), got {len(mix)}: {tuple(mix)!r}"
         )
     try:
-        w = tuple(float(x) for x in weights)
+        w = tuple(float(x) for x in mix)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"weights: expected numbers, got {tuple(weights)!r}") from exc
+        raise TypeError(f"mix: expected numbers, got {tuple(mix)!r}") from exc
     if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
         raise ValueError(
-            f"weights: expected 3 finite non-negative numbers with a positive sum, got {w!r}"
+            f"mix: expected 3 finite non-negative numbers with a positive sum, got {w!r}"
         )
     s = sum(w)
     return (w[0] / s, w[1] / s, w[2] / s)
 
 
-def parse_tws_weights(text: str) -> tuple[float, float, float]:
-    """Parse ``"a,b,c"`` (semantic, edge, wavelet) into normalised TWS weights.
+def parse_tws_mix(text: str) -> tuple[float, float, float]:
+    """Parse ``"a,b,c"`` (semantic, edge, wavelet) into a normalised TWS mix.
 
-    >>> parse_tws_weights("2,1,1")
+    >>> parse_tws_mix("2,1,1")
     (0.5, 0.25, 0.25)
     """
     if not isinstance(text, str):
-        raise TypeError(f"weights: expected a string 'a,b,c', got {type(text).__name__}")
+        raise TypeError(f"mix: expected a string 'a,b,c', got {type(text).__name__}")
     parts = [p.strip() for p in text.split(",")]
     try:
         values = [float(p) for p in parts]
     except ValueError as exc:
         raise ValueError(
-            f"weights: expected three comma-separated numbers 'semantic,edge,wavelet' "
+            f"mix: expected three comma-separated numbers 'semantic,edge,wavelet' "
             f"(e.g. '0.5,0.25,0.25'), got {text!r}"
         ) from exc
-    return normalise_tws_weights(values)
+    return normalise_tws_mix(values)
+
+
+def normalise_tws_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+    """Deprecated name of :func:`normalise_tws_mix`."""
+    warnings.warn(
+        "normalise_tws_weights is deprecated; use normalise_tws_mix", DeprecationWarning, 2
+    )
+    return normalise_tws_mix(weights)
+
+
+def parse_tws_weights(text: str) -> tuple[float, float, float]:
+    """Deprecated name of :func:`parse_tws_mix`."""
+    warnings.warn("parse_tws_weights is deprecated; use parse_tws_mix", DeprecationWarning, 2)
+    return parse_tws_mix(text)
 
 
 @register_metric(
@@ -97,17 +119,18 @@ def parse_tws_weights(text: str) -> tuple[float, float, float]:
 class TWS(ClipSemantic):
     __doc__ = f"""Trustworthiness Score in [0, 1], higher = more trustworthy.
 
-    ``tws = w_sem * semantic + w_edge * edge + w_wav * wavelet`` (weights normalised to sum 1).
+    ``tws = w_sem * semantic + w_edge * edge + w_wav * wavelet`` (the mix normalised to sum 1).
     :meth:`components` returns ``semantic``, ``edge``, ``wavelet`` and ``tws``, each ``(B,)``;
     :meth:`map` the ``(B, 1, H, W)`` trust map (low = untrustworthy) and
     :meth:`components_map` one map per term. A term with weight 0 is not built: with
-    ``weights=(0, 1, 1)`` no CLIP weights are loaded and ``semantic`` is absent.
+    ``mix=(0, 1, 1)`` no CLIP weights are loaded and ``semantic`` is absent.
 
     {_CLIP_OPTIONS_DOC}
     Edge and wavelet: ``edge`` ("sobel", or "canny": not differentiable), ``wavelet`` ("haar",
     any discrete PyWavelets family), ``levels`` (3), ``wavelet_formula`` ("stable", or "ratio":
     the earlier unstabilised term), ``wavelet_k`` (0.015, the stabilising constant of "stable"),
-    ``weights`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet).
+    ``mix`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet; ``weights`` is its deprecated
+    name).
     """
 
     def __init__(
@@ -127,7 +150,8 @@ class TWS(ClipSemantic):
         levels: int = 3,
         wavelet_formula: str = "stable",
         wavelet_k: float = WAVELET_K,
-        weights: Sequence[float] = _DEFAULT_WEIGHTS,
+        mix: Sequence[float] = _DEFAULT_MIX,
+        weights: Sequence[float] | None = None,
         device=None,
         as_loss: bool = False,
     ) -> None:
@@ -137,12 +161,23 @@ class TWS(ClipSemantic):
         self.wavelet, self.levels = wavelet, levels
         check_wavelet_formula(wavelet_formula, wavelet_k)
         self.wavelet_formula, self.wavelet_k = wavelet_formula, float(wavelet_k)
-        self.weights = normalise_tws_weights(weights)
+        if weights is not None:
+            if mix is not _DEFAULT_MIX:
+                raise TypeError("mix: give mix or its deprecated name weights, not both")
+            warnings.warn("tws option weights= is deprecated; use mix=", DeprecationWarning, 2)
+            mix = weights
+        self.mix = normalise_tws_mix(mix)
         # A semantic weight of 0: CLIP is never run, so it is neither built nor loaded.
         self._init_clip(
             clip_model, clip_pretrained, clip_weights, clip_view, clip_grid, clip_pooling,
-            clip_p, semantic_scale, clip_encoder, build=self.weights[0] > 0,
+            clip_p, semantic_scale, clip_encoder, build=self.mix[0] > 0,
         )  # fmt: skip
+
+    @property
+    def weights(self) -> tuple[float, float, float]:
+        """Deprecated name of :attr:`mix`."""
+        warnings.warn("TWS.weights is deprecated; use TWS.mix", DeprecationWarning, 2)
+        return self.mix
 
     @property
     def min_size(self) -> int:
@@ -150,10 +185,10 @@ class TWS(ClipSemantic):
         return max(self.spec.min_size, self._wavelet_min_side)
 
     def extra_repr(self) -> str:
-        w = ", ".join(f"{x:.4g}" for x in self.weights)
+        w = ", ".join(f"{x:.4g}" for x in self.mix)
         return (
             f"{super().extra_repr()}, edge={self.edge!r}, "
-            f"wavelet={self.wavelet!r}, levels={self.levels}, weights=({w})"
+            f"wavelet={self.wavelet!r}, levels={self.levels}, mix=({w})"
         )
 
     def _edge(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -180,7 +215,7 @@ class TWS(ClipSemantic):
 
     def _combine(self, parts: dict[str, torch.Tensor]) -> torch.Tensor:
         total = None
-        for w, name in zip(self.weights, ("semantic", "edge", "wavelet"), strict=True):
+        for w, name in zip(self.mix, ("semantic", "edge", "wavelet"), strict=True):
             if w > 0:
                 total = w * parts[name] if total is None else total + w * parts[name]
         return total.clamp(0.0, 1.0)
@@ -188,9 +223,7 @@ class TWS(ClipSemantic):
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         fns = {"semantic": self.semantic, "edge": self._edge, "wavelet": self._wavelet}
         parts = {
-            name: fns[name](pred, target)
-            for w, name in zip(self.weights, fns, strict=True)
-            if w > 0
+            name: fns[name](pred, target) for w, name in zip(self.mix, fns, strict=True) if w > 0
         }
         return self._combine(parts)
 

@@ -228,7 +228,7 @@ def build_report(
     image_side: int = 384,
     title: str | None = None,
 ) -> Path:
-    """Write the HTML report of score ``rows`` (as :mod:`semfidelity.scorefile` reads them).
+    """Write the HTML report of score ``rows`` (as :mod:`semfidelity.scoring.scorefile` reads them).
 
     Args:
         rows: one mapping per pair with ``key``, ``ref``, ``pred``, score columns and ``error``.

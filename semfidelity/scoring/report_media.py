@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
-from semfidelity.heatmap import colorize
+from semfidelity.scoring.heatmap import colorize
 
 __all__ = ["jpeg_data_uri", "load_rgb", "diff_map", "histogram_svg"]
 

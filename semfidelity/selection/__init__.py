@@ -1,13 +1,14 @@
 """Trustworthy selection among super-resolution samples: rank, judge, ensemble.
 
 >>> from semfidelity.selection import rank, ensemble
->>> ranking = rank(samples, lr=lr, scale=4)          # no ground truth: lr_consistency+consensus
+>>> ranking = rank(samples, lr=lr, scale=4)   # no ground truth: LR gate, then realism
 >>> image, uncertainty = ensemble(samples, ranking, k=5)
 
 VLM judges live in :mod:`semfidelity.selection.judges` (``OpenAIJudge``, ``HFJudge``).
 """
 
 from semfidelity.selection.ensemble import ensemble
+from semfidelity.selection.faithful import FaithfulRealismScorer
 from semfidelity.selection.rank import Ranking, rank
 from semfidelity.selection.scorers import (
     ConsensusScorer,
@@ -27,6 +28,7 @@ __all__ = [
     "ScorerResult",
     "ScoringContext",
     "TWSScorer",
+    "FaithfulRealismScorer",
     "LRConsistencyScorer",
     "ConsensusScorer",
     "VLMScorer",

@@ -10,6 +10,9 @@ better**, plus optional detail columns. Scorers with and without a ground truth:
 * :class:`ConsensusScorer` (``"consensus"``): agreement with the per-pixel median of all
   candidates, globally and in the worst local window; needs nothing.
 * :class:`VLMScorer` (``"vlm"``): the order given by a :class:`~semfidelity.selection.judges.Judge`.
+
+The LR-gated realism scorer (``"faithful_realism"``, the default without ground truth) is in
+:mod:`semfidelity.selection.faithful`; names map to classes in :mod:`semfidelity.selection.catalog`.
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ __all__ = [
     "LRConsistencyScorer",
     "ConsensusScorer",
     "VLMScorer",
-    "SCORERS",
-    "make_scorer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,10 +58,12 @@ class ScoringContext:
 
 @dataclass(frozen=True)
 class ScorerResult:
-    """``score``: ``(N,)`` float, higher is better; ``details``: extra ``(N,)`` columns."""
+    """``score``: ``(N,)`` float, higher is better; ``details``: extra ``(N,)`` columns;
+    ``warnings``: messages about the candidate set that :func:`rank` logs and keeps."""
 
     score: torch.Tensor
     details: dict[str, torch.Tensor] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -97,7 +100,7 @@ class TWSScorer:
 
     def _get_metric(self, device: torch.device) -> Any:
         if self._metric is None:
-            from semfidelity import create_metric
+            from semfidelity.factory import create_metric
 
             self._metric = create_metric("tws", device=device, **self._options)
         return self._metric
@@ -140,7 +143,7 @@ class LRConsistencyScorer:
 
     def _ssim_metric(self, device: torch.device) -> Any:
         if self._ssim is None:
-            from semfidelity import create_metric
+            from semfidelity.factory import create_metric
 
             self._ssim = create_metric("ssim", device=device)
         return self._ssim
@@ -237,29 +240,3 @@ class VLMScorer:
         for pos, idx in enumerate(order):
             score[idx] = 1.0 - pos / (n - 1)
         return ScorerResult(score)
-
-
-SCORERS: dict[str, type] = {
-    "tws": TWSScorer,
-    "lr_consistency": LRConsistencyScorer,
-    "consensus": ConsensusScorer,
-    "vlm": VLMScorer,
-}
-
-
-def make_scorer(spec: str | Scorer) -> Scorer:
-    """A scorer from a registered name (default options) or a scorer object (returned as is)."""
-    if isinstance(spec, str):
-        key = spec.strip().lower()
-        if key not in SCORERS:
-            raise ValueError(
-                f"scorers: unknown scorer {spec!r}; expected one of "
-                f"{', '.join(['auto', *SCORERS])} or a Scorer object"
-            )
-        return SCORERS[key]()
-    if isinstance(spec, Scorer):
-        return spec
-    raise TypeError(
-        f"scorers: expected scorer names or Scorer objects (name + __call__), got "
-        f"{type(spec).__name__}"
-    )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import semfidelity
+from semfidelity._version import __version__
 from semfidelity.training.config import TrainConfig
 from semfidelity.training.dataset import PairDataset, file_sha256
 
@@ -44,7 +44,7 @@ def versions() -> dict[str, str]:
     import torchvision
 
     return {
-        "semfidelity": semfidelity.__version__,
+        "semfidelity": __version__,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "huggingface_hub": huggingface_hub.__version__,

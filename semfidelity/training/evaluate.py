@@ -31,16 +31,28 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from semfidelity import create_metric
+from semfidelity.factory import create_metric
 from semfidelity.metric import Metric
 from semfidelity.training import stats
 from semfidelity.training.dataset import PairDataset, make_loader
 
-__all__ = ["error_scores", "agreement", "evaluate_metrics", "score_pairs", "format_table"]
+__all__ = [
+    "error_scores",
+    "agreement",
+    "evaluate_metrics",
+    "score_pairs",
+    "format_table",
+    "TABLE_STYLES",
+]
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("srcc", "plcc", "krcc", "mse", "mse_bin")
+#: table style -> (result key, column title)
+TABLE_STYLES = {
+    "default": tuple((c, c.upper().replace("_", "-")) for c in COLUMNS),
+    "thesis": (("mse", "MSE"), ("mse_bin", "MSE-bin"), ("srcc_signed", "SRCC")),
+}
 
 
 def error_scores(
@@ -76,11 +88,17 @@ def error_scores(
     return oriented, np.clip(norm, 0.0, 1.0), rule
 
 
-def agreement(errors: np.ndarray, normalised: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """SRCC, PLCC, KRCC of oriented scores and MSE, MSE-bin of normalised scores vs labels."""
+def agreement(
+    errors: np.ndarray, normalised: np.ndarray, labels: np.ndarray, *, plcc_fit: str = "none"
+) -> dict[str, float]:
+    """SRCC, PLCC, KRCC of oriented scores and MSE, MSE-bin of normalised scores vs labels.
+
+    ``plcc_fit``: ``"none"`` (Pearson on the scores) or the VQEG logistic fitted first
+    (``"logistic4"``, ``"logistic5"``; see :func:`semfidelity.training.stats.logistic_fit`).
+    """
     return {
         "srcc": stats.srcc(errors, labels),
-        "plcc": stats.plcc(errors, labels),
+        "plcc": stats.plcc(errors, labels, fit=plcc_fit),
         "krcc": stats.krcc(errors, labels),
         "mse": stats.mse(normalised, labels),
         "mse_bin": stats.mse_bin(normalised, labels),
@@ -114,6 +132,7 @@ def evaluate_metrics(
     num_workers: int = 0,
     options: dict[str, dict[str, Any]] | None = None,
     raw: tuple[str, ...] = (),
+    plcc_fit: str = "none",
     progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate metrics (names or built instances) against the labels of ``pairs_csv``.
@@ -126,11 +145,15 @@ def evaluate_metrics(
         options: per-metric-name options for ``create_metric``, e.g.
             ``{"clip_lpips": {"heads": "runs/heads"}}``.
         raw: metric names whose MSE is taken on raw scores (``normalise="none"``).
+        plcc_fit: ``"none"``, ``"logistic4"`` or ``"logistic5"`` (logistic fit before PLCC).
 
     Returns:
-        name -> ``{"srcc", "plcc", "krcc", "mse", "mse_bin", "n", "lower_better",
-        "normalisation"}``.
+        name -> ``{"srcc", "plcc", "krcc", "mse", "mse_bin", "srcc_signed", "n",
+        "lower_better", "normalisation", "plcc_fit"}``; ``srcc_signed`` is the SRCC of the raw
+        scores (not oriented) with the labels, as the thesis' tables print it.
     """
+    if plcc_fit not in stats.FITS:
+        raise ValueError(f"plcc_fit: expected one of {stats.FITS}, got {plcc_fit!r}")
     options = options or {}
     unknown = set(options) - {m if isinstance(m, str) else m.name for m in metrics}
     if unknown:
@@ -149,18 +172,34 @@ def evaluate_metrics(
             score_range=metric.score_range,
             normalise="none" if metric.name in raw else "auto",
         )
-        row = agreement(errors, norm, labels)
-        row.update(n=int(labels.size), lower_better=metric.lower_better, normalisation=rule)
+        row = agreement(errors, norm, labels, plcc_fit=plcc_fit)
+        row.update(
+            srcc_signed=stats.srcc(scores, labels),
+            n=int(labels.size),
+            lower_better=metric.lower_better,
+            normalisation=rule,
+            plcc_fit=plcc_fit,
+        )
         results[metric.name] = row
         logger.info("%s: %s", metric.name, {k: round(row[k], 4) for k in COLUMNS})
     return results
 
 
-def format_table(results: dict[str, dict[str, Any]]) -> str:
-    """A Markdown table of :func:`evaluate_metrics` results."""
-    head = "| metric | " + " | ".join(c.upper().replace("_", "-") for c in COLUMNS) + " | n |"
-    lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+def format_table(results: dict[str, dict[str, Any]], style: str = "default") -> str:
+    """A Markdown table of :func:`evaluate_metrics` results.
+
+    ``style="default"``: SRCC, PLCC, KRCC (oriented: positive = agrees with the labels), MSE,
+    MSE-bin. ``style="thesis"``: the semantic-fidelity thesis' columns MSE, MSE-bin and SRCC of
+    the raw scores with its sign (negative for a higher-better metric that agrees).
+    """
+    if style not in TABLE_STYLES:
+        raise ValueError(f"style: expected one of {tuple(TABLE_STYLES)}, got {style!r}")
+    columns = TABLE_STYLES[style]
+    head = "| metric | " + " | ".join(title for _, title in columns) + " | n |"
+    lines = [head, "|" + "---|" * (len(columns) + 2)]
     for name, row in results.items():
-        vals = " | ".join(f"{row[c]:.4f}" for c in COLUMNS)
+        vals = " | ".join(
+            f"{row[key]:+.4f}" if key == "srcc_signed" else f"{row[key]:.4f}" for key, _ in columns
+        )
         lines.append(f"| {name} | {vals} | {row['n']} |")
     return "\n".join(lines)

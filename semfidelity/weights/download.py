@@ -27,6 +27,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import HfFileMetadata, http_get
 
 from semfidelity._docs import docs_url
+from semfidelity._version import __version__
 from semfidelity.weights.errors import WeightDownloadError, WeightIntegrityError
 from semfidelity.weights.integrity import git_blob_sha1, sha256_file, write_record
 from semfidelity.weights.locations import endpoint, hub_cache_dir, torch_checkpoints_dir
@@ -132,8 +133,6 @@ def _hub_problems(
 
 
 def _download_hub(entry: WeightEntry, force: bool) -> tuple[Path, str]:
-    from semfidelity import __version__
-
     url = source_url(entry)
     common = {"endpoint": endpoint(), "library_name": "semfidelity", "library_version": __version__}
     try:
@@ -175,8 +174,6 @@ def confirm_with_hub(entry: WeightEntry, path: Path, record_key: str) -> str | N
         WeightDownloadError: the Hub could not be asked.
         WeightIntegrityError: the file differs from what the Hub reports (not loaded).
     """
-    from semfidelity import __version__
-
     url = source_url(entry)
     common = {"endpoint": endpoint(), "library_name": "semfidelity", "library_version": __version__}
     try:

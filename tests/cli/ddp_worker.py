@@ -9,7 +9,7 @@ import torch
 import torch.distributed as dist
 
 from semfidelity.cli.score import main
-from semfidelity.distributed import gather_scores
+from semfidelity.scoring.distributed import gather_scores
 
 if __name__ == "__main__":
     dist.init_process_group("gloo")

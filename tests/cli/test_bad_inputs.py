@@ -17,10 +17,10 @@ from PIL import Image
 
 import semfidelity
 from semfidelity.cli.score import main
-from semfidelity.data import PairDataset, SizeBatcher, make_loader
-from semfidelity.heatmap import save_heatmap
-from semfidelity.pairs import discover_pairs
-from semfidelity.scorefile import OutputError, file_format, read_rows
+from semfidelity.scoring.decoding import PairDataset, SizeBatcher, make_loader
+from semfidelity.scoring.heatmap import save_heatmap
+from semfidelity.scoring.pairs import discover_pairs
+from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
 
 RNG = np.random.default_rng(0)
 

@@ -1,4 +1,4 @@
-"""semfid-score with the real TWS metric (tiny random CLIP): components and --tws-weights."""
+"""semfid-score with the real TWS metric (tiny random CLIP): components and --tws-mix."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from semfidelity.cli.score import main
 from semfidelity.io import load_image
 
 
-def test_tws_components_and_weights(tmp_path):
+def test_tws_components_and_mix(tmp_path):
     make_tiny_clip()
     ref, pred = write_pairs(tmp_path, n=3, sizes=((32, 32), (40, 48)))
     out = tmp_path / "s.csv"
     opts = [f"--opt=tws.{k}={v}" for k, v in TINY_CLIP_OPTIONS.items()]
-    args = [str(ref), str(pred), "--metrics", "tws", "--components", "--tws-weights", "2,1,1"]
+    args = [str(ref), str(pred), "--metrics", "tws", "--components", "--tws-mix", "2,1,1"]
     assert main([*args, *opts, "--out", str(out)]) == 0
     with open(out, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[5:] == ["tws", "tws.semantic", "tws.edge", "tws.wavelet", "error"]
-    metric = semfidelity.create_metric("tws", weights=(2, 1, 1), **TINY_CLIP_OPTIONS)
+    metric = semfidelity.create_metric("tws", mix=(2, 1, 1), **TINY_CLIP_OPTIONS)
     for r in rows:
         parts = metric.components(load_image(r["pred"]), load_image(r["ref"]))
         for name in ("semantic", "edge", "wavelet"):
@@ -31,3 +31,6 @@ def test_tws_components_and_weights(tmp_path):
         want = 0.5 * parts["semantic"] + 0.25 * parts["edge"] + 0.25 * parts["wavelet"]
         assert float(r["tws"]) == pytest.approx(want.item(), abs=1e-5)
     assert main([*args[:-1], "1,2", *opts, "--out", str(out), "--overwrite"]) == 2
+    old_flag = [*args[:-2], "--tws-weights", "2,1,1"]  # the deprecated name of --tws-mix
+    assert main([*old_flag, *opts, "--out", str(tmp_path / "old.csv")]) == 0
+    assert (tmp_path / "old.csv").read_text() == out.read_text()

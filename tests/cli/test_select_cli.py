@@ -60,6 +60,8 @@ def test_select_without_reference(scene, tmp_path, capsys):
     assert rows[-1]["name"] == "s3.png"  # the sample with pasted foreign content is last
     ens = np.asarray(Image.open(out / "ensemble.png"))
     unc = np.asarray(Image.open(out / "uncertainty.png"))
+    assert unc.shape[0] == 48 and unc.shape[1] > 48  # the map, then its colour bar
+    unc = unc[:, :48]
     assert ens.shape == unc.shape == (48, 48, 3)
     assert unc.std() > 0 and (unc[18:30, 18:30].mean() != unc[:10, :10].mean())
     assert (unc.reshape(-1, 3) == (253, 231, 37)).all(axis=1).any()  # viridis top = max std
@@ -72,8 +74,9 @@ def test_select_with_lr(scene, tmp_path, capsys):
     args = [str(scene / "samples"), "--out", str(tmp_path), "--lr", str(scene / "lr.png")]
     assert main([*args, "--scale", "4", "--reducer", "median", "--cmap", "magma"]) == 0
     rows = read_csv(tmp_path / "ranking.csv")
-    assert {"lr_consistency_score", "lr_psnr", "lr_ssim", "consensus_score"} <= set(rows[0])
-    assert rows[-1]["name"] == "s3.png"
+    cols = {"faithful_realism_score", "lr_psnr", "lr_worst_psnr", "faithful", "detail", "tie"}
+    assert cols <= set(rows[0])
+    assert rows[-1]["name"] == "s3.png" and rows[-1]["faithful"] == "0"
     assert "median of top 5" in capsys.readouterr().out
     assert main([*args, "--scale", "2"]) == 2
     assert "need an LR image of size 24x24" in capsys.readouterr().err
@@ -88,6 +91,36 @@ def test_select_with_reference_uses_tws(scene, tmp_path, capsys):
     rows = read_csv(tmp_path / "ranking.csv")
     assert {"tws_score", "tws_rank"} <= set(rows[0]) and "consensus_score" not in rows[0]
     assert "tws vs reference: ensemble" in capsys.readouterr().out
+    # with a judge the reference only validates (the paper's protocol) unless asked to select
+    with ChatServer() as srv:
+        env = {"OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": "k"}
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            assert main([*args, *tws, "--judge", "openai", "--uncertainty-over", "top_k"]) == 0
+            rows = read_csv(tmp_path / "ranking.csv")
+            assert "tws_validation" in rows[0] and "tws_score" not in rows[0]
+            assert "(validation only)" in capsys.readouterr().out
+            role = ["--reference-role", "select"]
+            assert main([*args, *tws, "--judge", "openai", *role]) == 0
+            assert {"tws_score", "vlm_score"} <= set(read_csv(tmp_path / "ranking.csv")[0])
+
+
+def test_select_marks_ties_and_warns_about_mixed_methods(scene, tmp_path, capsys):
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    s0 = np.asarray(Image.open(scene / "samples" / "s0.png"))
+    for name in ("a.png", "b.png"):  # two identical samples tie
+        Image.fromarray(s0).save(folder / name)
+    blurred = Image.fromarray(s0).resize((12, 12), Image.BICUBIC).resize((48, 48), Image.BICUBIC)
+    blurred.save(folder / "c.png")
+    args = ["--lr", str(scene / "lr.png"), "--scale", "4"]
+    assert main([str(folder), "--out", str(tmp_path / "o"), *args]) == 0
+    out = capsys.readouterr().out
+    assert "1=  a.png" in out and "1=  b.png" in out and "tie: a.png, b.png" in out
+    assert "warning: faithful_realism: the candidates look like outputs of different" in out
+    rows = read_csv(tmp_path / "o" / "ranking.csv")
+    assert [r["tie"] for r in rows] == ["1", "1", "0"] and rows[-1]["name"] == "c.png"
 
 
 def test_select_with_openai_judge(scene, tmp_path, monkeypatch, capsys):
@@ -117,6 +150,8 @@ def test_select_usage_errors(scene, tmp_path, capsys):
     assert main([samples, "--out", str(tmp_path), "--scorers", "consensus,psnr"]) == 2
     assert main([samples, "--out", str(tmp_path), "--tws-option", "clip_model"]) == 2
     assert main([samples, "--out", str(tmp_path), "--k", "0"]) == 2
+    assert main([samples, "--out", str(tmp_path), "--reference-role", "select"]) == 2
+    assert "--reference-role: given without --reference" in capsys.readouterr().err
     assert not (tmp_path / "ranking.csv").exists()
 
 

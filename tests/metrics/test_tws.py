@@ -8,7 +8,7 @@ import torch
 import semfidelity
 from semfidelity.backbones.clip import tile_grid
 from semfidelity.functional import edge_ssim, wavelet_similarity
-from semfidelity.metrics.tws import parse_tws_weights
+from semfidelity.metrics.tws import parse_tws_mix
 from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 NAMES = ("semantic", "edge", "wavelet", "tws")
@@ -56,7 +56,7 @@ def test_registered_with_metadata():
     assert set(info["options"]) >= {
         "clip_model", "clip_pretrained", "clip_view", "clip_weights", "clip_grid",
         "clip_pooling", "clip_p", "semantic_scale", "clip_encoder", "edge", "wavelet",
-        "levels", "wavelet_formula", "wavelet_k", "weights",
+        "levels", "wavelet_formula", "wavelet_k", "mix", "weights",
     }  # fmt: skip
     assert semfidelity.metric_info("clip_sim")["weights"] == ["clip-vit-b-32-openai"]
 
@@ -83,8 +83,8 @@ def test_components_stay_in_unit_interval(metric):
 
 def test_tws_is_the_weighted_sum_and_reuses_classical_terms(pair):
     pred, target = pair
-    m = tws(weights=(2, 1, 1))
-    assert m.weights == (0.5, 0.25, 0.25)
+    m = tws(mix=(2, 1, 1))
+    assert m.mix == (0.5, 0.25, 0.25)
     comps = m.components(pred, target)
     want = 0.5 * comps["semantic"] + 0.25 * comps["edge"] + 0.25 * comps["wavelet"]
     torch.testing.assert_close(comps["tws"], want, atol=1e-6, rtol=0)
@@ -150,7 +150,7 @@ def test_semantic_gradient_reaches_pred_through_preprocessing(pair):
 
 def test_zero_weight_components_are_not_computed(pair):
     pred, target = pair
-    m = tws(weights=(0, 1, 1))
+    m = tws(mix=(0, 1, 1))
     assert m.clip is None  # not built at all
     score = m(pred, target)
     want = 0.5 * (edge_ssim(pred, target) + wavelet_similarity(pred, target))
@@ -161,7 +161,7 @@ def test_zero_weight_components_are_not_computed(pair):
 
 
 def test_zero_semantic_weight_needs_no_clip_weights(monkeypatch, tmp_path):
-    """Issue 12: ``weights=(0, 1, 1)`` raised WeightNotFoundError when CLIP was not cached."""
+    """Issue 12: a zero semantic weight raised WeightNotFoundError when CLIP was not cached."""
     from hubserver import isolate_hub_env
 
     from semfidelity.weights import WeightNotFoundError
@@ -170,7 +170,7 @@ def test_zero_semantic_weight_needs_no_clip_weights(monkeypatch, tmp_path):
     monkeypatch.setenv("SEMFID_OFFLINE", "1")
     with pytest.raises(WeightNotFoundError):
         semfidelity.create_metric("tws", device="cpu")
-    m = semfidelity.create_metric("tws", device="cpu", weights=(0, 1, 1))
+    m = semfidelity.create_metric("tws", device="cpu", mix=(0, 1, 1))
     x = torch.rand(1, 3, 32, 32)
     torch.testing.assert_close(m(x, x), torch.ones(1), atol=1e-6, rtol=0)
 
@@ -178,7 +178,7 @@ def test_zero_semantic_weight_needs_no_clip_weights(monkeypatch, tmp_path):
 def test_wavelet_formula_options(pair):
     pred, target = pair
     for formula, k in (("stable", 0.015), ("stable", 0.05), ("ratio", 0.015)):
-        got = tws(weights=(0, 0, 1), wavelet_formula=formula, wavelet_k=k)(pred, target)
+        got = tws(mix=(0, 0, 1), wavelet_formula=formula, wavelet_k=k)(pred, target)
         want = wavelet_similarity(pred, target, formula=formula, k=k)
         torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
 
@@ -234,10 +234,11 @@ def test_other_wavelet_and_levels(pair):
         ({"levels": 0}, ValueError, "levels.*>= 1"),
         ({"wavelet_formula": "l2"}, ValueError, "wavelet_formula.*'stable', 'ratio'"),
         ({"wavelet_k": -0.1}, ValueError, "wavelet_k"),
-        ({"weights": (1, 1)}, ValueError, "weights.*3 numbers"),
-        ({"weights": (1, -1, 1)}, ValueError, "weights.*non-negative"),
-        ({"weights": (0, 0, 0)}, ValueError, "weights.*positive sum"),
-        ({"weights": "1,1,1"}, TypeError, "weights.*parse_tws_weights"),
+        ({"mix": (1, 1)}, ValueError, "mix.*3 numbers"),
+        ({"mix": (1, -1, 1)}, ValueError, "mix.*non-negative"),
+        ({"mix": (0, 0, 0)}, ValueError, "mix.*positive sum"),
+        ({"mix": "1,1,1"}, TypeError, "mix.*parse_tws_mix"),
+        ({"mix": (1, 1, 1), "weights": (1, 1, 1)}, TypeError, "mix or its deprecated name"),
         ({"wavelets": "haar"}, TypeError, "did you mean 'wavelet'"),
     ],
 )
@@ -256,15 +257,30 @@ def test_min_size_covers_the_wavelet_levels_like_the_wavelet_metric():
         m(x, x)
 
 
-def test_parse_tws_weights():
-    assert parse_tws_weights("2,1,1") == (0.5, 0.25, 0.25)
-    assert parse_tws_weights(" 0.2, 0.3 ,0.5") == pytest.approx((0.2, 0.3, 0.5))
+def test_parse_tws_mix():
+    assert parse_tws_mix("2,1,1") == (0.5, 0.25, 0.25)
+    assert parse_tws_mix(" 0.2, 0.3 ,0.5") == pytest.approx((0.2, 0.3, 0.5))
     with pytest.raises(ValueError, match="semantic,edge,wavelet"):
-        parse_tws_weights("a,b,c")
+        parse_tws_mix("a,b,c")
     with pytest.raises(ValueError, match="3 numbers"):
-        parse_tws_weights("1,2")
+        parse_tws_mix("1,2")
     with pytest.raises(ValueError, match="non-negative"):
-        parse_tws_weights("1,-2,1")
+        parse_tws_mix("1,-2,1")
+
+
+def test_deprecated_weights_names_warn_and_still_work(pair):
+    pred, target = pair
+    with pytest.warns(DeprecationWarning, match="use mix="):
+        old = tws(weights=(0, 1, 1))
+    with pytest.warns(DeprecationWarning, match="TWS.mix"):
+        assert old.weights == old.mix == (0.0, 0.5, 0.5)
+    torch.testing.assert_close(old(pred, target), tws(mix=(0, 1, 1))(pred, target))
+    from semfidelity.metrics import tws as module
+
+    with pytest.warns(DeprecationWarning, match="parse_tws_mix"):
+        assert module.parse_tws_weights("2,1,1") == (0.5, 0.25, 0.25)
+    with pytest.warns(DeprecationWarning, match="normalise_tws_mix"):
+        assert module.normalise_tws_weights((2, 1, 1)) == (0.5, 0.25, 0.25)
 
 
 def test_too_small_image_is_refused(metric):

@@ -278,5 +278,5 @@ def test_tws_map_points_at_the_foreign_block(set5_hr):
     inside[72:120, 96:160] = True
     for name, v in maps.items():
         assert float(v[0, 0][inside].mean()) < float(v[0, 0][~inside].mean()) - 0.1, name
-    no_sem = semfidelity.create_metric("tws", device="cpu", weights=(0, 1, 1))
+    no_sem = semfidelity.create_metric("tws", device="cpu", mix=(0, 1, 1))
     assert set(no_sem.components_map(pasted, gt)) == {"edge", "wavelet", "tws"}

@@ -47,3 +47,21 @@ def test_errors():
         ensemble(c, r, k=2, reducer="max")
     with pytest.raises(ValueError, match="ranking"):
         ensemble(c[:2], r, k=2)
+
+
+def test_uncertainty_over_all_or_top_k():
+    g = torch.Generator().manual_seed(1)
+    base = torch.rand(1, 3, 6, 7, generator=g)
+    # the two best are close copies, the two worst far off: the spread of the top 2 is small
+    c = torch.cat([base, base + 0.01, base + 0.3, base - 0.3]).clamp(0, 1)
+    r = rank(c, scorers=("vlm",), judge=FixedJudge([0, 1, 2, 3]))
+    _, default = ensemble(c, r, k=2)
+    _, over_all = ensemble(c, r, k=2, uncertainty_over="all")
+    _, over_top = ensemble(c, r, k=2, uncertainty_over="top_k")
+    torch.testing.assert_close(default, over_all)
+    torch.testing.assert_close(over_top, c[[0, 1]].std(0, correction=0).mean(0))
+    assert float(over_top.mean()) < float(over_all.mean())
+    _, single = ensemble(c, r, k=1, uncertainty_over="top_k")
+    assert float(single.abs().max()) == 0.0
+    with pytest.raises(ValueError, match="uncertainty_over: expected one of"):
+        ensemble(c, r, k=2, uncertainty_over="top")

@@ -40,9 +40,17 @@ def test_auto_resolution():
     kw = dict(has_reference=False, has_lr=False, has_judge=False)
     assert names(resolve_scorers(("auto",), **kw)) == ["consensus"]
     with_lr = {**kw, "has_lr": True}
-    assert names(resolve_scorers("auto", **with_lr)) == ["lr_consistency", "consensus"]
+    assert names(resolve_scorers("auto", **with_lr)) == ["faithful_realism"]
     assert names(resolve_scorers(("auto",), **{**with_lr, "has_reference": True})) == ["tws"]
     assert names(resolve_scorers(("auto",), **{**kw, "has_judge": True})) == ["consensus", "vlm"]
+    # reference + judge: the judge selects and the reference only validates, unless asked
+    both = {**with_lr, "has_reference": True, "has_judge": True}
+    assert names(resolve_scorers("auto", **both)) == ["faithful_realism", "vlm"]
+    assert names(resolve_scorers("auto", **both, reference_role="select")) == ["tws", "vlm"]
+    with pytest.raises(ValueError, match="reference_role: 'validate'.*'tws'"):
+        resolve_scorers(("tws", "vlm"), **both)
+    with pytest.raises(ValueError, match="reference_role: expected one of"):
+        resolve_scorers("auto", **both, reference_role="judge")
     assert names(resolve_scorers(("consensus", VLMScorer()), **kw)) == ["consensus", "vlm"]
     with pytest.raises(ValueError, match="unknown scorer 'psnr'.*lr_consistency"):
         resolve_scorers(("psnr",), **kw)
@@ -69,9 +77,13 @@ def test_combined_rank_is_mean_of_ranks_with_ties():
         def __call__(self, candidates, context):
             return ScorerResult(torch.tensor([1.0, 2.0, 2.0, 0.5]))
 
-    t = rank(c, scorers=(Tied(),))
+    t = rank(c, scorers=(Tied(),), names=list("abcd"))
     assert t.ranks["tied"] == [3.0, 1.5, 1.5, 4.0]
-    assert t.order == [1, 2, 0, 3]  # ties broken by index
+    assert t.order == [1, 2, 0, 3]  # ties broken by index, but reported
+    assert t.ties == [[1, 2]]
+    assert [row["tie"] for row in t.to_rows()] == [1, 1, 0, 0]
+    assert any(w.startswith("tie: b, c share combined rank 1.5") for w in t.warnings)
+    assert r.ties == [] or all(len(g) > 1 for g in r.ties)
 
 
 def test_to_rows_columns():
@@ -81,7 +93,7 @@ def test_to_rows_columns():
     assert [row["index"] for row in rows] == r.order
     assert rows[0]["name"] == "abc"[r.order[0]]
     assert set(rows[0]) == {
-        "position", "index", "name", "combined_rank", "consensus_score", "consensus_rank",
+        "position", "index", "name", "combined_rank", "tie", "consensus_score", "consensus_rank",
         "consensus_mae", "consensus_worst",
     }  # fmt: skip
 
@@ -153,11 +165,11 @@ def test_lr_consistency_prefers_the_candidate_that_downscales_to_the_input():
     assert r.details["lr_psnr"][1] > 60 and r.details["lr_ssim"][1] == pytest.approx(1, abs=1e-4)
     assert all(0 <= s <= 1 for s in r.scores["lr_consistency"])
     # a brighter copy keeps the structure (SSIM) but not the intensities (PSNR)
-    shifted = rank(torch.stack([c[1], (c[1] + 0.2).clamp(0, 1)]), lr=lr, scale=2)
+    shifted = rank(torch.stack([c[1], (c[1] + 0.2).clamp(0, 1)]), lr=lr, scale=2)  # auto
     assert shifted.order == [0, 1] and shifted.details["lr_psnr"][1] < 20
     small = torch.nn.functional.interpolate(c[:1], size=(6, 5), mode="area")
     with pytest.raises(ValueError, match="lr: the LR image .6x5. is smaller"):
-        rank(c, lr=small, scale=8)
+        rank(c, lr=small, scale=8, scorers=("lr_consistency",))
 
 
 def test_tws_scorer_with_a_tiny_clip_ranks_the_reference_first():
@@ -174,3 +186,23 @@ def test_tws_scorer_with_a_tiny_clip_ranks_the_reference_first():
     metric = create_metric("tws", device="cpu", **TINY_CLIP_OPTIONS)
     prebuilt = rank(c, reference=reference, scorers=(TWSScorer(metric=metric),))
     assert prebuilt.scores["tws"] == pytest.approx(r.scores["tws"], abs=1e-5)
+
+
+def test_reference_validates_and_the_judge_selects_by_default():
+    c = smooth_set(4, seed=7)
+    reference = c[3:4].clone()
+    judge = FixedJudge([0, 1, 2, 3])
+    fake = TWSScorer(metric=lambda p, t: 1 - ((p - t) ** 2).mean(dim=(1, 2, 3)))
+    r = rank(c, reference=reference, judge=judge, scorers=("vlm",), validator=fake)
+    assert r.order == [0, 1, 2, 3] and set(r.scores) == {"vlm"}  # TWS did not select
+    assert max(range(4), key=lambda i: r.validation["tws"][i]) == 3
+    assert r.to_rows()[0]["tws_validation"] == r.validation["tws"][0]
+    mixed = rank(
+        c, reference=reference, judge=judge, scorers=(fake, "vlm"), reference_role="select",
+        names=list("abcd"),
+    )  # fmt: skip
+    assert set(mixed.scores) == {"tws", "vlm"} and mixed.validation == {}
+    assert mixed.combined == [(mixed.ranks["tws"][i] + mixed.ranks["vlm"][i]) / 2 for i in range(4)]
+    assert mixed.ranks["tws"][3] == 1.0
+    with pytest.raises(ValueError, match="reference_role"):
+        rank(c, reference=reference, judge=judge, scorers=(fake, "vlm"))

@@ -85,8 +85,7 @@ def candidate_set(name, set5_pairs, baboon, shared_data):
 def test_pasted_content_ranked_last_and_fusion_beats_single(name, set5_pairs, baboon, shared_data):
     names, cands, gt, lr = candidate_set(name, set5_pairs, baboon, shared_data)
     pasted = names.index("pasted")
-    r = rank(cands, lr=lr, scale=4, names=names)  # auto, no ground truth
-    assert set(r.scores) == {"lr_consistency", "consensus"}
+    r = rank(cands, lr=lr, scale=4, names=names, scorers=("lr_consistency", "consensus"))
     assert r.order[-1] == pasted, r.to_rows()
     for scorer in r.ranks:  # each no-ground-truth scorer on its own
         assert r.ranks[scorer][pasted] == len(names), (scorer, r.to_rows())
@@ -99,3 +98,6 @@ def test_pasted_content_ranked_last_and_fusion_beats_single(name, set5_pairs, ba
     h, w = uncertainty.shape
     centre = uncertainty[h // 2 - h // 8 : h // 2 + h // 8, w // 2 - w // 8 : w // 2 + w // 8]
     assert float(centre.mean()) > float(uncertainty.mean())
+    auto = rank(cands, lr=lr, scale=4, names=names)  # faithful_realism
+    assert auto.order[-1] == pasted, auto.to_rows()
+    assert auto.details["faithful"][pasted] == 0

@@ -35,6 +35,42 @@ def test_correlations_match_scipy_with_ties(xs, data):
             assert ours(x, y) == pytest.approx(ref(x, y), abs=1e-10)
 
 
+def test_nan_propagates_like_scipy_or_raises():
+    x, y = np.array([1.0, 2.0, np.nan, 4.0, 5.0]), np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    assert math.isnan(scipy.stats.spearmanr(x, y)[0])
+    for f in (stats.srcc, stats.plcc, stats.krcc, stats.mse, stats.mse_bin, stats.auroc):
+        assert math.isnan(f(x, y)) and math.isnan(f(y, x)), f.__name__
+    for f in (stats.srcc, stats.plcc, stats.krcc):
+        with pytest.raises(ValueError, match=r"NaN at position\(s\) \[2\]"):
+            f(x, y, nan_policy="raise")
+    with pytest.raises(ValueError, match="nan_policy"):
+        stats.srcc(x, y, nan_policy="omit")
+
+
+def test_krcc_is_scipy_tau_b_on_large_inputs_with_ties():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 50, 20_000).astype(float)
+    b = a + rng.integers(0, 30, 20_000)
+    assert stats.krcc(a, b) == pytest.approx(scipy.stats.kendalltau(a, b)[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("fit", ["logistic4", "logistic5"])
+def test_logistic_fit_recovers_a_monotone_nonlinear_relation(fit):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, 400)
+    truth = 1 / (1 + np.exp(-(x - 0.4) * 12))
+    y = truth + rng.normal(0, 0.03, x.size)
+    fitted = stats.logistic_fit(x, y, fit)
+    assert np.abs(fitted - truth).max() < 0.05
+    linear, logistic = stats.plcc(x, y), stats.plcc(x, y, fit=fit)
+    assert logistic > linear + 0.02 and logistic > 0.98
+    # the fit absorbs an affine change (and the direction) of the scores
+    assert stats.plcc(-3 * x + 2, y, fit=fit) == pytest.approx(logistic, abs=1e-6)
+    assert stats.plcc(x, y, fit="none") == stats.plcc(x, y)
+    with pytest.raises(ValueError, match="fit"):
+        stats.plcc(x, y, fit="cubic")
+
+
 def test_auroc_iou_mse_against_references():
     rng = np.random.default_rng(0)
     s, t = rng.random(200), rng.random(200) > 0.6
@@ -79,6 +115,21 @@ def test_eval_cli_table_and_json(val_csv, tmp_path, capsys):
     assert res["srcc"] > 0.3 and res["normalisation"] == "minmax" and res["n"] == 48
     direct = evaluate_metrics(["psnr"], val_csv, progress=False)["psnr"]
     assert direct["srcc"] == pytest.approx(res["srcc"])
+    # PSNR agrees with "1 = changed" labels by falling: its signed SRCC is the negative one
+    assert res["srcc_signed"] == pytest.approx(-res["srcc"])
+
+
+def test_eval_cli_thesis_table_and_logistic_plcc(val_csv, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    args = ["--metrics", "psnr,ssim", "--pairs", str(val_csv), "--no-progress"]
+    assert main([*args, "--table", "thesis", "--plcc-fit", "logistic5", "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| metric | MSE | MSE-bin | SRCC | n |"
+    res = json.loads(out.read_text())["metrics"]
+    for name, line in zip(("psnr", "ssim"), lines[2:]):
+        assert line.startswith(f"| {name} | ") and f"| {res[name]['srcc_signed']:+.4f} |" in line
+        assert res[name]["srcc_signed"] < 0 and res[name]["plcc_fit"] == "logistic5"
+        assert 0 < res[name]["plcc"] <= 1
 
 
 def test_eval_cli_usage_errors(val_csv, capsys):

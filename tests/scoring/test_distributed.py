@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from semfidelity.cli.score import main
-from semfidelity.distributed import gather_scores, init_from_env
+from semfidelity.scoring.distributed import gather_scores, init_from_env
 
-CLI_TESTS = Path(__file__).parent / "cli"
+CLI_TESTS = Path(__file__).parents[1] / "cli"
 sys.path.insert(0, str(CLI_TESTS))
 from imgs import write_pairs  # noqa: E402
 
@@ -33,7 +33,7 @@ def test_torchrun_two_ranks_equals_single_process(tmp_path):
     args = [str(ref), str(pred), "--metrics", "psnr", "--batch-size", "2"]
     assert main([*args, "--out", str(single)]) == 1
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RANK", "WORLD", "LOCAL"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), str(CLI_TESTS)])
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), str(CLI_TESTS)])
     env["OMP_NUM_THREADS"] = "1"
     report = tmp_path / "report"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",

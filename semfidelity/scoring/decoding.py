@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from semfidelity.io import pil_to_tensor
-from semfidelity.pairs import Pair
+from semfidelity.scoring.pairs import Pair
 
 __all__ = [
     "DecodeError",

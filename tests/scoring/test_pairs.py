@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from semfidelity.pairs import discover_pairs
+from semfidelity.scoring.pairs import discover_pairs
 
 
 def touch(root, *names):

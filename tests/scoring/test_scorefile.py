@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from semfidelity.scorefile import (
+from semfidelity.scoring.scorefile import (
     OutputError,
     append_rows,
     file_format,

@@ -7,9 +7,15 @@ import pytest
 import torch
 from PIL import Image
 
-from semfidelity.data import DecodeError, PairDataset, SizeBatcher, decode_image, to_float
 from semfidelity.io import load_image
-from semfidelity.pairs import Pair
+from semfidelity.scoring.decoding import (
+    DecodeError,
+    PairDataset,
+    SizeBatcher,
+    decode_image,
+    to_float,
+)
+from semfidelity.scoring.pairs import Pair
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (12, 20, 3), dtype=np.uint8)

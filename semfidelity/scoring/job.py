@@ -1,0 +1,124 @@
+"""Everything decided before the first pair is scored: metrics, columns, pairs, output rows.
+
+:func:`prepare` turns a :class:`~semfidelity.scoring.config.ScoreConfig` into a :class:`Job`;
+:func:`existing_rows` reads what an interrupted run left (``--resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from semfidelity.factory import create_metric
+from semfidelity.metric import Metric, resolve_device
+from semfidelity.scoring.config import BASE_COLUMNS, ScoreConfig, UsageError
+from semfidelity.scoring.pairs import Pair, PairingResult, discover_pairs
+from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
+
+__all__ = ["Job", "prepare", "build_metrics", "existing_rows"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """Everything decided before scoring: metrics, columns, pairs to do, output."""
+
+    config: ScoreConfig
+    device: torch.device
+    metrics: dict[str, Metric]
+    components: dict[str, list[str]]
+    columns: list[str]
+    pairing: PairingResult
+    fmt: str = "csv"
+    todo: list[Pair] = field(default_factory=list)
+
+
+def _metric_columns(name: str, metric: Metric, components: bool) -> list[str]:
+    if not (components and metric.spec.has_components):
+        return []
+    names = metric.spec.extra.get("components")
+    if names is None:  # ask the metric once, on a small random pair
+        s = max(metric.spec.min_size, 32)
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.rand(1, 3, s, s, generator=g), torch.rand(1, 3, s, s, generator=g)
+        with torch.no_grad():
+            names = list(metric.components(x, y))
+    return [f"{name}.{c}" for c in names if c != name]
+
+
+def build_metrics(config: ScoreConfig, device: torch.device) -> dict[str, Metric]:
+    """Build ``config.metrics`` with their options; any failure is a :class:`UsageError`."""
+    metrics = {}
+    for n in config.metrics:
+        try:
+            metrics[n] = create_metric(n, device=device, **config.options.get(n, {}))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"metric {n!r}: {exc}") from None
+        except Exception as exc:  # weights missing offline, out of memory...
+            raise UsageError(f"cannot build metric {n!r}: {type(exc).__name__}: {exc}") from None
+    names = list(config.metrics)
+    if config.maps and not any(m.spec.has_map for m in metrics.values()):
+        logger.warning("--maps: none of %s has a spatial map; no heatmaps will be written", names)
+    if config.components and not any(m.spec.has_components for m in metrics.values()):
+        logger.warning("--components: none of %s has components", names)
+    return metrics
+
+
+def existing_rows(out: Path, fmt: str, columns: list[str]) -> list[dict]:
+    """Rows already in ``out`` and in part files of an interrupted multi-process run."""
+    rows: list[dict] = []
+    for path in [out, *sorted(out.parent.glob(out.name + ".rank*.part"))]:
+        try:
+            have, part = read_rows(path, fmt)
+        except OutputError as exc:
+            raise UsageError(f"--resume: {exc}") from None
+        if have is not None and list(have) != columns:
+            raise UsageError(
+                f"--resume: {str(path)!r} has columns {have}, this run writes {columns}; use the "
+                f"same --metrics/--components, or another --out"
+            )
+        rows.extend(part)
+    seen: dict[str, dict] = {}
+    for r in rows:
+        seen.setdefault(str(r["key"]), r)
+    return list(seen.values())
+
+
+def prepare(config: ScoreConfig) -> Job:
+    """Check the output, pair the folders and build the metrics (in that order)."""
+    try:
+        device = resolve_device(config.device)
+    except ValueError as exc:
+        raise UsageError(f"--device: {exc}") from None
+    fmt = "csv"
+    if config.out:
+        try:
+            fmt = file_format(config.out)
+        except OutputError as exc:
+            raise UsageError(str(exc)) from None
+    elif config.resume:
+        raise UsageError("--resume needs --out")
+    if config.resume and config.overwrite:
+        raise UsageError("give --resume or --overwrite, not both")
+    try:
+        pairing = discover_pairs(config.ref, config.pred, config.pred_suffixes)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if not pairing.pairs:
+        raise UsageError(
+            f"no pairs found between {config.ref!r} and {config.pred!r} "
+            f"({len(pairing.unmatched_ref)} unmatched references, "
+            f"{len(pairing.unmatched_pred)} unmatched predictions)"
+        )
+    metrics = build_metrics(config, device)
+    columns = list(BASE_COLUMNS)
+    comps = {}
+    for name, m in metrics.items():
+        comps[name] = _metric_columns(name, m, config.components)
+        columns += [name, *comps[name]]
+    columns.append("error")
+    return Job(config, device, metrics, comps, columns, pairing, fmt)

@@ -1,0 +1,104 @@
+"""One scoring run from start to summary: :func:`run_scoring`, the library side of semfid-score.
+
+Single process: rows go to ``out`` (or CSV on stdout) as batches finish. Under ``torchrun`` each
+rank scores every ``world_size``-th remaining pair into ``<out>.rank<r>.part``; rank 0 then
+merges the parts with ``out`` into one file sorted by key. ``resume`` skips keys already in
+``out`` or in part files an interrupted run left.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import torch
+
+from semfidelity.scoring.batches import score_all
+from semfidelity.scoring.config import ScoreConfig, UsageError
+from semfidelity.scoring.distributed import DistContext, init_from_env
+from semfidelity.scoring.job import Job, existing_rows, prepare
+from semfidelity.scoring.scorefile import header_line, write_sorted
+from semfidelity.scoring.summary import write_summary
+
+__all__ = ["run_scoring"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_scoring(
+    config: ScoreConfig, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Score every pair of ``config``; returns the number of failed items (0: all scored).
+
+    Rows go to ``config.out`` (or, without it, as CSV to ``stdout`` with the summary on
+    ``stderr``); with ``out`` the summary goes to ``stdout``. Under ``torchrun`` every rank
+    returns the same count.
+
+    Raises:
+        UsageError: a problem found before scoring starts (output, pairs, metrics).
+    """
+    job = prepare(config)
+    ctx = init_from_env(job.device)
+    try:
+        if ctx.active and job.device.type == "cuda":
+            if job.device.index is None:
+                job.device = torch.device("cuda", ctx.local_rank)
+                for m in job.metrics.values():
+                    m.to(job.device)
+            torch.cuda.set_device(job.device)  # nccl collectives use the current device
+        return _run_job(job, ctx, stdout or sys.stdout, stderr or sys.stderr)
+    finally:
+        ctx.close()
+
+
+def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
+    config = job.config
+    if not config.out:
+        if ctx.active:
+            raise UsageError("--out is required when running under torchrun")
+        job.todo = job.pairing.pairs
+        stdout.write(header_line(job.columns, "csv"))
+        rows: list[dict] = []
+        score_all(job, stdout, keep=rows)
+        stdout.flush()
+        return write_summary(job.columns, job.pairing, rows, stderr)
+    out = Path(config.out)
+    if out.exists() and out.stat().st_size and not (config.resume or config.overwrite):
+        raise UsageError(f"--out {str(out)!r} exists; pass --resume to continue it or --overwrite")
+    ctx.barrier()
+    if config.overwrite and ctx.is_main:
+        for p in [out, *out.parent.glob(out.name + ".rank*.part")]:
+            p.unlink(missing_ok=True)
+    ctx.barrier()
+    done: list[dict] = []
+    if config.resume:
+        # Rank 0 reads (and repairs a cut last line) first; no rank writes before all have read.
+        if ctx.is_main:
+            done = existing_rows(out, job.fmt, job.columns)
+        ctx.barrier()
+        if not ctx.is_main:
+            done = existing_rows(out, job.fmt, job.columns)
+    ctx.barrier()
+    done_keys = {str(r["key"]) for r in done}
+    remaining = [p for p in job.pairing.pairs if p.key not in done_keys]
+    job.todo = remaining[ctx.rank :: ctx.world_size]
+    if done:
+        logger.info("--resume: %d rows present, %d pairs left", len(done), len(remaining))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out if not ctx.active else out.with_name(f"{out.name}.rank{ctx.rank}.part")
+    with open(part, "a", encoding="utf-8", newline="") as sink:
+        if sink.tell() == 0:
+            sink.write(header_line(job.columns, job.fmt))
+            sink.flush()
+        score_all(job, sink)
+    ctx.barrier()
+    failed = 0
+    if ctx.is_main:
+        rows = existing_rows(out, job.fmt, job.columns)
+        write_sorted(out, rows, job.columns, job.fmt)
+        for p in out.parent.glob(out.name + ".rank*.part"):
+            p.unlink()
+        failed = write_summary(job.columns, job.pairing, rows, stdout)
+    return int(ctx.broadcast(failed))
