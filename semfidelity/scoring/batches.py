@@ -45,16 +45,31 @@ def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
             scores = parts[name].float() if name in parts else metric(pred, ref)
         else:
             scores = metric(pred, ref)
-        maps = metric.map(pred, ref) if job.config.maps and metric.spec.has_map else None
+        maps = _maps(metric, name, pred, ref) if job.config.maps else None
     return scores, comps, maps
 
 
-def _save_maps(job: Job, name: str, keys: list[str], maps: torch.Tensor) -> None:
+def _maps(metric: Any, name: str, pred: torch.Tensor, ref: torch.Tensor) -> dict | None:
+    """``{folder: (B,1,H,W)}``: the metric's map under its name and, for metrics that offer
+    ``components_map`` (``tws``), one map per term under ``<name>.<term>``."""
+    if not metric.spec.has_map:
+        return None
+    if hasattr(metric, "components_map"):
+        parts = metric.components_map(pred, ref)
+        return {(name if k == name else f"{name}.{k}"): v for k, v in parts.items()}
+    return {name: metric.map(pred, ref)}
+
+
+def _save_maps(job: Job, name: str, keys: list[str], maps: dict[str, torch.Tensor]) -> None:
+    # A fixed scale for every map of a metric: its score range (e.g. [0, 1] for tws), so that
+    # colours compare across images; the colour bar in each PNG labels it.
     lo, hi = job.metrics[name].spec.score_range
     vmin = lo if math.isfinite(lo) else None
     vmax = hi if math.isfinite(hi) else None
-    for key, m in zip(keys, maps.float().cpu()):
-        save_heatmap(m, Path(job.config.maps) / name / f"{key}.png", job.config.cmap, vmin, vmax)
+    for folder, values in maps.items():
+        for key, m in zip(keys, values.float().cpu()):
+            path = Path(job.config.maps) / folder / f"{key}.png"
+            save_heatmap(m, path, job.config.cmap, vmin, vmax)
 
 
 def _score_metric(
