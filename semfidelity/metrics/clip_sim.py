@@ -111,14 +111,22 @@ class ClipSemantic(Metric):
         whole, regions, _ = self.similarities(pred, target)
         return pool_similarities(whole, regions, self.clip_pooling, self.clip_p)
 
-    def semantic_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, H, W)``: each pixel the mean similarity of the regions covering it (the
-        whole-image similarity everywhere when the view has no regions)."""
+    def semantic_and_map(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled term ``(B,)`` and its map ``(B, 1, H, W)`` from one pass: each pixel the
+        mean similarity of the regions covering it (the whole-image similarity everywhere when
+        the view has no regions)."""
         whole, regions, boxes = self.similarities(pred, target)
+        score = pool_similarities(whole, regions, self.clip_pooling, self.clip_p)
         size = pred.shape[-2:]
         if regions is None or self.clip_pooling == "whole":
-            return whole.view(-1, 1, 1, 1).expand(-1, 1, *size).contiguous()
-        return paint_regions(regions, boxes, size)
+            return score, whole.view(-1, 1, 1, 1).expand(-1, 1, *size).contiguous()
+        return score, paint_regions(regions, boxes, size)
+
+    def semantic_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, H, W)`` semantic map (see :meth:`semantic_and_map`)."""
+        return self.semantic_and_map(pred, target)[1]
 
 
 _CLIP_OPTIONS_DOC = """Options: ``clip_model`` ("ViT-B-32"), ``clip_pretrained`` ("openai"),
@@ -178,3 +186,8 @@ class ClipSim(ClipSemantic):
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.semantic_map(pred, target)
+
+    def compute_score_and_map(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.semantic_and_map(pred, target)

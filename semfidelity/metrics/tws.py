@@ -23,6 +23,7 @@ import torch
 
 from semfidelity._docs import docs_url
 from semfidelity.backbones.clip import clip_weight_id
+from semfidelity.functional.color import rgb_to_luma
 from semfidelity.functional.edges import edge_map, edge_ssim
 from semfidelity.functional.ssim import ssim_map
 from semfidelity.functional.wavelets import (
@@ -204,12 +205,24 @@ class TWS(ClipSemantic):
             k=self.wavelet_k,
         ).float()
 
+    @property
+    def component_names(self) -> tuple[str, ...]:
+        return (*(("semantic",) if self.clip is not None else ()), "edge", "wavelet", "tws")
+
+    def _terms(self, pred: torch.Tensor, target: torch.Tensor, names) -> dict[str, torch.Tensor]:
+        parts = {"semantic": self.semantic(pred, target)} if "semantic" in names else {}
+        if "edge" in names or "wavelet" in names:  # one BT.601 luma per image for both terms
+            yp, yt = rgb_to_luma(pred.float()), rgb_to_luma(target.float())
+            if "edge" in names:
+                parts["edge"] = self._edge(yp, yt)
+            if "wavelet" in names:
+                parts["wavelet"] = self._wavelet(yp, yt)
+        return parts
+
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        parts = {"edge": self._edge(pred, target), "wavelet": self._wavelet(pred, target)}
-        if self.clip is not None:
-            parts = {"semantic": self.semantic(pred, target), **parts}
+        parts = self._terms(pred, target, self.component_names)
         parts["tws"] = self._combine(parts)
         return parts
 
@@ -221,14 +234,14 @@ class TWS(ClipSemantic):
         return total.clamp(0.0, 1.0)
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        fns = {"semantic": self.semantic, "edge": self._edge, "wavelet": self._wavelet}
-        parts = {
-            name: fns[name](pred, target) for w, name in zip(self.mix, fns, strict=True) if w > 0
-        }
-        return self._combine(parts)
+        names = [n for w, n in zip(self.mix, ("semantic", "edge", "wavelet"), strict=True) if w]
+        return self._combine(self._terms(pred, target, names))
 
     # ------------------------------------------------------------------ maps
-    def _component_maps(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _component_maps(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Term maps (and the total) and, when CLIP is built, the pooled semantic score."""
         size = pred.shape[-2:]
         with torch.autocast(device_type=pred.device.type, enabled=False):
             edge = ssim_map(
@@ -238,13 +251,24 @@ class TWS(ClipSemantic):
                 pred, target, wavelet=self.wavelet, levels=self.levels, k=self.wavelet_k
             )
         maps = {"edge": edge.expand(pred.shape[0], 1, *size), "wavelet": wav}
+        scores = None
         if self.clip is not None:
-            maps = {"semantic": self.semantic_map(pred, target), **maps}
+            scores, maps["semantic"] = self.semantic_and_map(pred, target)
         maps["tws"] = self._combine(maps)
-        return maps
+        return maps, scores
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self._component_maps(pred, target)["tws"]
+        return self._component_maps(pred, target)[0]["tws"]
+
+    def compute_score_and_map(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        maps, semantic = self._component_maps(pred, target)  # CLIP runs once for both
+        names = [n for w, n in zip(self.mix[1:], ("edge", "wavelet"), strict=True) if w]
+        parts = self._terms(pred, target, names)
+        if semantic is not None:
+            parts["semantic"] = semantic
+        return self._combine(parts), maps["tws"]
 
     def components_map(self, pred: Any, target: Any) -> dict[str, torch.Tensor]:
         """Per-term trust maps ``{"semantic", "edge", "wavelet", "tws"}``, each ``(B, 1, H, W)``
@@ -253,4 +277,4 @@ class TWS(ClipSemantic):
         ``edge``: local SSIM of Sobel maps; ``wavelet``: local stabilised detail agreement)."""
         p, t = self.prepare(pred, target)
         with self._grad_context(p):
-            return self._component_maps(p, t)
+            return self._component_maps(p, t)[0]

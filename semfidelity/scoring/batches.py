@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import torch
 
-from semfidelity.registry import MetricSpec
+from semfidelity.metric import Metric
 from semfidelity.scoring.decoding import PairDataset, SizeBatcher, make_loader, to_float
 from semfidelity.scoring.heatmap import save_heatmap
 from semfidelity.scoring.job import Job
@@ -28,42 +28,41 @@ __all__ = ["score_all", "score_batch"]
 logger = logging.getLogger(__name__)
 
 
-def _autocast(job: Job, spec: MetricSpec):
-    if job.config.amp and spec.amp_safe:
+def _autocast(job: Job, metric: Metric):
+    if job.config.amp and metric.amp_safe:
         return torch.autocast(device_type=job.device.type)
     return nullcontext()
 
 
 def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
-    """Scores (B,), components {col: (B,)} and maps (B,1,H,W) or None for one batch."""
+    """Scores (B,), components {col: (B,)} and maps {folder: (B,1,H,W)} or None for one batch."""
     metric = job.metrics[name]
-    with torch.no_grad(), _autocast(job, metric.spec):
+    want_map = bool(job.config.maps) and metric.has_map
+    term_maps = want_map and hasattr(metric, "components_map")  # tws: total + one map per term
+    with torch.no_grad(), _autocast(job, metric):
         comps: dict[str, torch.Tensor] = {}
+        maps = None
         if job.components[name]:
             parts = metric.components(pred, ref)
             comps = {f"{name}.{k}": v.float() for k, v in parts.items() if k != name}
             scores = parts[name].float() if name in parts else metric(pred, ref)
+        elif want_map and not term_maps:  # one forward pass for both (Metric.score_and_map)
+            scores, single = metric.score_and_map(pred, ref)
+            maps = {name: single}
         else:
             scores = metric(pred, ref)
-        maps = _maps(metric, name, pred, ref) if job.config.maps else None
+        if term_maps:
+            parts = metric.components_map(pred, ref)
+            maps = {(name if k == name else f"{name}.{k}"): v for k, v in parts.items()}
+        elif want_map and maps is None:
+            maps = {name: metric.map(pred, ref)}
     return scores, comps, maps
-
-
-def _maps(metric: Any, name: str, pred: torch.Tensor, ref: torch.Tensor) -> dict | None:
-    """``{folder: (B,1,H,W)}``: the metric's map under its name and, for metrics that offer
-    ``components_map`` (``tws``), one map per term under ``<name>.<term>``."""
-    if not metric.spec.has_map:
-        return None
-    if hasattr(metric, "components_map"):
-        parts = metric.components_map(pred, ref)
-        return {(name if k == name else f"{name}.{k}"): v for k, v in parts.items()}
-    return {name: metric.map(pred, ref)}
 
 
 def _save_maps(job: Job, name: str, keys: list[str], maps: dict[str, torch.Tensor]) -> None:
     # A fixed scale for every map of a metric: its score range (e.g. [0, 1] for tws), so that
     # colours compare across images; the colour bar in each PNG labels it.
-    lo, hi = job.metrics[name].spec.score_range
+    lo, hi = job.metrics[name].score_range
     vmin = lo if math.isfinite(lo) else None
     vmax = hi if math.isfinite(hi) else None
     for folder, values in maps.items():
@@ -76,13 +75,12 @@ def _score_metric(
     job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor, keys: list[str], rows: list[dict]
 ) -> None:
     """Fill ``rows`` with metric ``name`` for one same-size batch; on failure retry per item."""
-    spec = job.metrics[name].spec
+    min_size = job.metrics[name].min_size  # the instance's: options may raise it
     h, w = pred.shape[-2:]
-    if min(h, w) < spec.min_size:
+    if min(h, w) < min_size:
         for row in rows:
             row["_errors"].append(
-                f"too_small: {name} needs at least {spec.min_size}x{spec.min_size} pixels, "
-                f"got {h}x{w}"
+                f"too_small: {name} needs at least {min_size}x{min_size} pixels, got {h}x{w}"
             )
         return
     groups = [list(range(len(rows)))]

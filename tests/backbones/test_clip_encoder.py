@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 from safetensors.torch import save_file
+from tiny_clip import make_tiny_clip
 
 from semfidelity.backbones.clip import CLIP_WEIGHT_IDS, ClipEncoder, clip_weight_id, tile_grid
 from semfidelity.backbones.clip_views import TILE_OVERLAP, embed_views
 from semfidelity.weights import WeightNotFoundError, get_entry
-from tests.tiny_clip import make_tiny_clip
 
 # open_clip's PIL pipeline rounds the resized image to 8 bits; ours stays in float. Documented
 # tolerance (docs/metrics/tws.md): at most 1 grey level (1/255) per pixel after resizing.

@@ -10,14 +10,14 @@ import math
 
 import pytest
 import torch
+from conftest import SET5
+from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
+from toy_encoder import ToyEncoder
 
 import semfidelity
 from semfidelity.backbones import clip_floor
 from semfidelity.backbones.clip_floor import FLOOR_IMAGES, floor_images, semantic_floor
 from semfidelity.functional.semantic import paint_regions, pool_similarities, rescale_cosine
-from tests.conftest import SET5
-from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
-from tests.toy_encoder import ToyEncoder
 
 SHAPES = {"square": (64, 64), "wide": (64, 160), "tall": (160, 64)}
 
@@ -274,6 +274,9 @@ def test_tws_map_points_at_the_foreign_block(set5_hr):
     want = (maps["semantic"] + maps["edge"] + maps["wavelet"]) / 3
     torch.testing.assert_close(maps["tws"], want, atol=1e-6, rtol=0)
     torch.testing.assert_close(m.map(pasted, gt), maps["tws"][:1], atol=1e-6, rtol=0)
+    score, trust = m.score_and_map(pasted, gt)  # one CLIP pass for both
+    torch.testing.assert_close(score, m(pasted, gt), atol=1e-6, rtol=0)
+    torch.testing.assert_close(trust, maps["tws"][:1], atol=1e-6, rtol=0)
     inside = torch.zeros(192, 256, dtype=torch.bool)
     inside[72:120, 96:160] = True
     for name, v in maps.items():

@@ -10,12 +10,12 @@ Results (positions of the pasted candidate) are in docs/selection.md.
 from __future__ import annotations
 
 import pytest
+from test_real_data import SET5, candidate_set
+from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
+from toy_encoder import ToyEncoder
 
 from semfidelity.selection import rank
 from semfidelity.selection.scorers import TWSScorer
-from tests.selection.test_real_data import SET5, candidate_set
-from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
-from tests.toy_encoder import ToyEncoder
 
 OLD = {"clip_view": "centre", "semantic_scale": "raw", "wavelet_formula": "ratio"}
 
