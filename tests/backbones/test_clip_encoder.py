@@ -24,7 +24,7 @@ from semfidelity.weights import WeightNotFoundError, get_entry
 # tolerance (docs/metrics/tws.md): at most 1 grey level (1/255) per pixel after resizing.
 PIL_TOLERANCE = 1.0 / 255.0
 
-TINY_RN = "semfid-tiny-rn"
+TINY_RN = "semfid-tiny-rn-tokens"  # not clipiqa's "semfid-tiny-rn": another config
 TINY_RN_CONFIG = {
     "embed_dim": 16,
     "quick_gelu": True,
@@ -144,7 +144,7 @@ def test_whole_view_regions_are_token_windows(encoder):
 def test_resnet_tower_gives_attention_pool_tokens():
     make_tiny_clip()
     if TINY_RN not in open_clip.list_models():
-        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-rn-"))
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-rn-tokens-"))
         (folder / f"{TINY_RN}.json").write_text(json.dumps(TINY_RN_CONFIG))
         open_clip.add_model_config(folder)
     enc = ClipEncoder(TINY_RN, "openai", weights="random")
