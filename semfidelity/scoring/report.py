@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from semfidelity._version import __version__
 from semfidelity.registry import get_spec
 from semfidelity.scoring.report_media import diff_map, histogram_svg, jpeg_data_uri, load_rgb
 from semfidelity.weights.manifest import get_entry
@@ -54,7 +54,7 @@ def _num(value: Any) -> float | None:
 
 def _version(pkg: str) -> str:
     if pkg == "semfidelity":  # also right for a source checkout that was never pip-installed
-        return str(getattr(sys.modules.get("semfidelity"), "__version__", "unknown"))
+        return __version__
     try:
         return importlib.metadata.version(pkg)
     except importlib.metadata.PackageNotFoundError:
