@@ -30,6 +30,7 @@ def test_gallery_is_the_worst_pairs_per_metric_with_their_maps(run, tmp_path):
         img = data["images"][key]
         assert img["ref"].startswith("data:image/jpeg;base64,") and img["pred"] and img["diff"]
         assert "ssim" in img["maps"] and "psnr" not in img["maps"]  # psnr has no map
+        assert "ssim" in img["bars"] and img["diff_bar"].startswith("data:image/jpeg")
     assert set(data["images"]) == set(data["gallery"]["psnr"])
 
 
