@@ -58,7 +58,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "license": entry.license,
                 "cached": "bundled" if entry.bundled else ("yes" if place else "no"),
                 "path": str(place.path) if place else None,
-                "source": entry.repo_id or entry.url or f"semfidelity/{entry.package_path}",
+                "source": entry.repo_id
+                or entry.url
+                or (f"pip:{entry.pip_package}" if entry.pip_package else None)
+                or f"semfidelity/{entry.package_path}",
                 "revision": entry.revision,
                 "sha256": entry.sha256,
             }

@@ -5,10 +5,12 @@ from semfidelity.metrics import (  # noqa: F401
     clu,
     dists,
     edge_ssim,
+    face_identity,
     lpips,
     niqe,
     psnr,
     ssim,
+    text_fidelity,
     tws,
     wavelet,
 )

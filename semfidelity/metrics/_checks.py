@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import math
+
 from semfidelity.functional.edges import EDGE_METHODS
 from semfidelity.functional.wavelets import DWT_MODES, min_side
 
-__all__ = ["check_bool", "check_crop_border", "check_edge_option", "check_wavelet_options"]
+__all__ = [
+    "check_bool",
+    "check_unit_interval",
+    "check_crop_border",
+    "check_edge_option",
+    "check_wavelet_options",
+]
 
 
 def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name}: expected a bool, got {type(value).__name__} {value!r}")
     return value
+
+
+def check_unit_interval(name: str, value: object, allow_nan: bool = False) -> float:
+    """A float in [0, 1] (or NaN when ``allow_nan``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}: expected a float, got {type(value).__name__} {value!r}")
+    if allow_nan and math.isnan(value):
+        return float(value)
+    if not 0.0 <= value <= 1.0:
+        also = " or NaN" if allow_nan else ""
+        raise ValueError(f"{name}: expected a value in [0, 1]{also}, got {value!r}")
+    return float(value)
 
 
 def check_crop_border(value: object) -> int:

