@@ -77,10 +77,6 @@ class Metric(nn.Module):
         return self.spec.lower_better
 
     @property
-    def higher_better(self) -> bool:
-        return not self.spec.lower_better
-
-    @property
     def score_range(self) -> tuple[float, float]:
         return self.spec.score_range
 
@@ -95,6 +91,26 @@ class Metric(nn.Module):
     @property
     def min_size(self) -> int:
         return self.spec.min_size
+
+    # What this instance offers (its options may change it; callers ask here, not the spec).
+    @property
+    def has_map(self) -> bool:
+        return self.spec.has_map
+
+    @property
+    def has_components(self) -> bool:
+        return self.spec.has_components
+
+    @property
+    def amp_safe(self) -> bool:
+        return self.spec.amp_safe
+
+    @property
+    def component_names(self) -> tuple[str, ...]:
+        """Keys of :meth:`components`, total included, without running the metric."""
+        if not self.has_components:
+            return ()
+        raise NotImplementedError(f"metric {self.name!r} must name its components")
 
     @property
     def device(self) -> torch.device:
@@ -246,6 +262,12 @@ class Metric(nn.Module):
         """Spatial map ``(B, 1, H, W)`` at input resolution; for metrics with ``has_map``."""
         raise NotImplementedError
 
+    def compute_score_and_map(
+        self, pred: torch.Tensor, target: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Score and map of one input; override where one pass gives both."""
+        return self.score(pred, target), self.compute_map(pred, target)
+
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
@@ -266,17 +288,28 @@ class Metric(nn.Module):
 
     def map(self, pred: ImageLike, target: ImageLike | None = None) -> torch.Tensor:
         """Per-pixel map ``(B, 1, H, W)`` (same orientation as the score)."""
-        if not self.spec.has_map:
+        if not self.has_map:
             raise NotImplementedError(f"metric {self.spec.name!r} has no spatial map")
         p, t = self.prepare(pred, target)
         with self._grad_context(p):
             return self.compute_map(p, t)
 
+    def score_and_map(
+        self, pred: ImageLike, target: ImageLike | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(scores (B,), map (B, 1, H, W))``, from one forward pass where the metric allows."""
+        if not self.has_map:
+            raise NotImplementedError(f"metric {self.spec.name!r} has no spatial map")
+        p, t = self.prepare(pred, target)
+        with self._grad_context(p):
+            scores, maps = self.compute_score_and_map(p, t)
+            return scores.float(), maps
+
     def components(
         self, pred: ImageLike, target: ImageLike | None = None
     ) -> dict[str, torch.Tensor]:
         """Named ``(B,)`` sub-scores of a composite metric, including the total."""
-        if not self.spec.has_components:
+        if not self.has_components:
             raise NotImplementedError(f"metric {self.spec.name!r} has no components")
         p, t = self.prepare(pred, target)
         with self._grad_context(p):

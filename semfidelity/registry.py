@@ -39,6 +39,7 @@ class MetricSpec:
         has_components: the metric offers ``components(pred, target) -> dict``.
         amp_safe: the metric may run its heavy parts under autocast.
         notes: free-form status for users (e.g. ``"uncalibrated"``).
+        extra: free-form metadata for plugins; the library itself reads none of it.
     """
 
     name: str
@@ -68,10 +69,6 @@ class MetricSpec:
             )
         if self.min_size < 1:
             raise ValueError(f"min_size of {self.name!r} must be >= 1, got {self.min_size}")
-
-    @property
-    def higher_better(self) -> bool:
-        return not self.lower_better
 
     def options(self) -> dict[str, Any]:
         """The metric's options and their defaults (keyword parameters of the factory)."""

@@ -1,6 +1,6 @@
 """A tiny open_clip ViT registered at test time, for tests that need a real CLIP architecture.
 
->>> from tests.tiny_clip import make_tiny_clip
+>>> from tiny_clip import make_tiny_clip
 >>> m = semfidelity.create_metric("tws", clip_model=make_tiny_clip(), clip_weights="random")
 
 Same code path as ViT-B-32 (open_clip ``VisionTransformer``, QuickGELU, CLIP mean/std), but

@@ -233,8 +233,3 @@ class ClipEncoder(nn.Module):
         stacked = torch.stack(crops, dim=1)  # (B, k, 3, th, tw)
         pixels = self.preprocess(stacked.flatten(0, 1))
         return pixels.view(images.shape[0], len(crops), *pixels.shape[1:])
-
-    def embed_tiles(self, images: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """Unit-norm embeddings of a ``rows x cols`` grid of crops, ``(B, rows * cols, D)``."""
-        pixels = self.tile_pixels(images, grid)
-        return self.encode(pixels.flatten(0, 1)).view(images.shape[0], pixels.shape[1], -1)

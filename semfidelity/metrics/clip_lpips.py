@@ -29,7 +29,7 @@ from semfidelity.backbones._state import (
     resolve_learned_file,
     save_with_config,
 )
-from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
+from semfidelity.backbones.resnet import build_resnet_features
 from semfidelity.functional.deep_features import squared_feature_diff, upsample_to
 from semfidelity.metric import Metric
 from semfidelity.metrics._resnet_pair import (
@@ -134,7 +134,6 @@ def load_heads(path: str | os.PathLike[str]) -> tuple[LinearHeads, dict[str, Any
         "uncalibrated unless heads= is given: uniform heads give the plain normalised "
         "deep-feature distance mean(1 - cos) in [0, 1]; train heads with semfid-train"
     ),
-    extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
 )
 class CLIPLPIPS(Metric):
     """CLIP-LPIPS score and map. Options:
@@ -178,6 +177,9 @@ class CLIPLPIPS(Metric):
         return clip_lpips_distance(*pair_features(self.backbone, pred, target), self.heads)[0]
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        _, maps = clip_lpips_distance(*pair_features(self.backbone, pred, target), self.heads)
+        return self.compute_score_and_map(pred, target)[1]
+
+    def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
+        score, maps = clip_lpips_distance(*pair_features(self.backbone, pred, target), self.heads)
         size = pred.shape[-2:]
-        return torch.stack([upsample_to(m, size) for m in maps]).mean(0)
+        return score, torch.stack([upsample_to(m, size) for m in maps]).mean(0)

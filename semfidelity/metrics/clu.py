@@ -29,7 +29,7 @@ from semfidelity.backbones._state import (
     resolve_learned_file,
     save_with_config,
 )
-from semfidelity.backbones.resnet import FLAVOURS, build_resnet_features
+from semfidelity.backbones.resnet import build_resnet_features
 from semfidelity.functional.deep_features import unit_normalize, upsample_to
 from semfidelity.metric import Metric
 from semfidelity.metrics._resnet_pair import (
@@ -147,7 +147,6 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, An
     amp_safe=True,
     notes="needs a trained decoder (decoder=...; train with semfid-train, "
     f"{docs_url('training.md')})",
-    extra={"weights_by_backbone": {k: v[0] for k, v in FLAVOURS.items()}},
 )
 class CLU(Metric):
     """CLU map and score (mean of the map). Options:
@@ -189,3 +188,7 @@ class CLU(Metric):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.compute_map(pred, target).mean(dim=(1, 2, 3))
+
+    def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
+        m = self.compute_map(pred, target)
+        return m.mean(dim=(1, 2, 3)), m

@@ -165,6 +165,8 @@ class FaceIdentity(Metric):
         return min((f.similarity for f in faces), default=self.empty_score)
 
     # --------------------------------------------------------------- contract
+    component_names = ("face_identity", "mean", "faces", "max_distance")
+
     def score(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         values = [self._worst(f) for f in self._analyse(pred, target)]
         return torch.tensor(values, dtype=torch.float32, device=pred.device)

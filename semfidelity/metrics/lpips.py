@@ -39,7 +39,6 @@ _SCALE = (0.458, 0.448, 0.450)
     description="LPIPS v0.1 perceptual distance (AlexNet or VGG-16 features, official heads)",
     has_map=True,
     amp_safe=True,
-    extra={"weights_by_net": {n: (NETS[n][0], f"lpips-{n}-v0.1") for n in NETS}},
 )
 class LPIPS(Metric):
     """LPIPS v0.1. Options: ``net`` (``"alex"`` | ``"vgg"``), ``weights`` (backbone: ``None`` =
@@ -89,3 +88,8 @@ class LPIPS(Metric):
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         size = pred.shape[-2:]
         return sum(upsample_to(m, size) for m in self.layer_maps(pred, target))
+
+    def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
+        maps, size = self.layer_maps(pred, target), pred.shape[-2:]
+        score = torch.stack([m.mean(dim=(1, 2, 3)) for m in maps]).sum(0)
+        return score, sum(upsample_to(m, size) for m in maps)

@@ -184,6 +184,8 @@ class TextFidelity(Metric):
         return 1.0 - sum(r.edits for r in regions) / length
 
     # --------------------------------------------------------------- contract
+    component_names = ("text_fidelity", "worst_region", "regions", "chars", "edits")
+
     def score(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         values = [self._total(r) for r in self._analyse(pred, target)]
         return torch.tensor(values, dtype=torch.float32, device=pred.device)

@@ -22,6 +22,7 @@ import torch
 
 from semfidelity._docs import docs_url
 from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
+from semfidelity.functional.color import rgb_to_luma
 from semfidelity.functional.edges import edge_ssim
 from semfidelity.functional.wavelets import WAVELET_K, check_wavelet_formula, wavelet_similarity
 from semfidelity.metric import Metric
@@ -298,12 +299,24 @@ class TWS(_ClipSemantic):
             k=self.wavelet_k,
         ).float()
 
+    @property
+    def component_names(self) -> tuple[str, ...]:
+        return (*(("semantic",) if self.clip is not None else ()), "edge", "wavelet", "tws")
+
+    def _terms(self, pred: torch.Tensor, target: torch.Tensor, names) -> dict[str, torch.Tensor]:
+        parts = {"semantic": self.semantic(pred, target)} if "semantic" in names else {}
+        if "edge" in names or "wavelet" in names:  # one BT.601 luma per image for both terms
+            yp, yt = rgb_to_luma(pred.float()), rgb_to_luma(target.float())
+            if "edge" in names:
+                parts["edge"] = self._edge(yp, yt)
+            if "wavelet" in names:
+                parts["wavelet"] = self._wavelet(yp, yt)
+        return parts
+
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        parts = {"edge": self._edge(pred, target), "wavelet": self._wavelet(pred, target)}
-        if self.clip is not None:
-            parts = {"semantic": self.semantic(pred, target), **parts}
+        parts = self._terms(pred, target, self.component_names)
         parts["tws"] = self._combine(parts)
         return parts
 
@@ -315,8 +328,5 @@ class TWS(_ClipSemantic):
         return total.clamp(0.0, 1.0)
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        fns = {"semantic": self.semantic, "edge": self._edge, "wavelet": self._wavelet}
-        parts = {
-            name: fns[name](pred, target) for w, name in zip(self.mix, fns, strict=True) if w > 0
-        }
-        return self._combine(parts)
+        names = [n for w, n in zip(self.mix, ("semantic", "edge", "wavelet"), strict=True) if w]
+        return self._combine(self._terms(pred, target, names))

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import torch
 
-from semfidelity.registry import MetricSpec
+from semfidelity.metric import Metric
 from semfidelity.scoring.decoding import PairDataset, SizeBatcher, make_loader, to_float
 from semfidelity.scoring.heatmap import save_heatmap
 from semfidelity.scoring.job import Job
@@ -28,8 +28,8 @@ __all__ = ["score_all", "score_batch"]
 logger = logging.getLogger(__name__)
 
 
-def _autocast(job: Job, spec: MetricSpec):
-    if job.config.amp and spec.amp_safe:
+def _autocast(job: Job, metric: Metric):
+    if job.config.amp and metric.amp_safe:
         return torch.autocast(device_type=job.device.type)
     return nullcontext()
 
@@ -37,20 +37,24 @@ def _autocast(job: Job, spec: MetricSpec):
 def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
     """Scores (B,), components {col: (B,)} and maps (B,1,H,W) or None for one batch."""
     metric = job.metrics[name]
-    with torch.no_grad(), _autocast(job, metric.spec):
+    want_map = bool(job.config.maps) and metric.has_map
+    with torch.no_grad(), _autocast(job, metric):
         comps: dict[str, torch.Tensor] = {}
+        maps = None
         if job.components[name]:
             parts = metric.components(pred, ref)
             comps = {f"{name}.{k}": v.float() for k, v in parts.items() if k != name}
             scores = parts[name].float() if name in parts else metric(pred, ref)
+            maps = metric.map(pred, ref) if want_map else None
+        elif want_map:  # one forward pass for both (Metric.score_and_map)
+            scores, maps = metric.score_and_map(pred, ref)
         else:
             scores = metric(pred, ref)
-        maps = metric.map(pred, ref) if job.config.maps and metric.spec.has_map else None
     return scores, comps, maps
 
 
 def _save_maps(job: Job, name: str, keys: list[str], maps: torch.Tensor) -> None:
-    lo, hi = job.metrics[name].spec.score_range
+    lo, hi = job.metrics[name].score_range
     vmin = lo if math.isfinite(lo) else None
     vmax = hi if math.isfinite(hi) else None
     for key, m in zip(keys, maps.float().cpu()):
@@ -61,13 +65,12 @@ def _score_metric(
     job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor, keys: list[str], rows: list[dict]
 ) -> None:
     """Fill ``rows`` with metric ``name`` for one same-size batch; on failure retry per item."""
-    spec = job.metrics[name].spec
+    min_size = job.metrics[name].min_size  # the instance's: options may raise it
     h, w = pred.shape[-2:]
-    if min(h, w) < spec.min_size:
+    if min(h, w) < min_size:
         for row in rows:
             row["_errors"].append(
-                f"too_small: {name} needs at least {spec.min_size}x{spec.min_size} pixels, "
-                f"got {h}x{w}"
+                f"too_small: {name} needs at least {min_size}x{min_size} pixels, got {h}x{w}"
             )
         return
     groups = [list(range(len(rows)))]

@@ -38,16 +38,9 @@ class Job:
 
 
 def _metric_columns(name: str, metric: Metric, components: bool) -> list[str]:
-    if not (components and metric.spec.has_components):
+    if not (components and metric.has_components):
         return []
-    names = metric.spec.extra.get("components")
-    if names is None:  # ask the metric once, on a small random pair
-        s = max(metric.spec.min_size, 32)
-        g = torch.Generator().manual_seed(0)
-        x, y = torch.rand(1, 3, s, s, generator=g), torch.rand(1, 3, s, s, generator=g)
-        with torch.no_grad():
-            names = list(metric.components(x, y))
-    return [f"{name}.{c}" for c in names if c != name]
+    return [f"{name}.{c}" for c in metric.component_names if c != name]
 
 
 def build_metrics(config: ScoreConfig, device: torch.device) -> dict[str, Metric]:
@@ -61,9 +54,9 @@ def build_metrics(config: ScoreConfig, device: torch.device) -> dict[str, Metric
         except Exception as exc:  # weights missing offline, out of memory...
             raise UsageError(f"cannot build metric {n!r}: {type(exc).__name__}: {exc}") from None
     names = list(config.metrics)
-    if config.maps and not any(m.spec.has_map for m in metrics.values()):
+    if config.maps and not any(m.has_map for m in metrics.values()):
         logger.warning("--maps: none of %s has a spatial map; no heatmaps will be written", names)
-    if config.components and not any(m.spec.has_components for m in metrics.values()):
+    if config.components and not any(m.has_components for m in metrics.values()):
         logger.warning("--components: none of %s has components", names)
     return metrics
 

@@ -1,6 +1,8 @@
 """One scoring run from start to summary: :func:`run_scoring`, the library side of semfid-score.
 
-Single process: rows go to ``out`` (or CSV on stdout) as batches finish. Under ``torchrun`` each
+Single process: rows go to ``out`` (or CSV on stdout) as batches finish; the rows stay in memory
+for the summary and for the one rewrite sorted by key that images of several sizes (batched by
+size, so written out of order) need. Under ``torchrun`` each
 rank scores every ``world_size``-th remaining pair into ``<out>.rank<r>.part``; rank 0 then
 merges the parts with ``out`` into one file sorted by key. ``resume`` skips keys already in
 ``out`` or in part files an interrupted run left.
@@ -91,11 +93,21 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         logger.info("--resume: %d rows present, %d pairs left", len(done), len(remaining))
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out if not ctx.active else out.with_name(f"{out.name}.rank{ctx.rank}.part")
+    # One process, fresh file: every row is in memory, so nothing is read back, and the file is
+    # rewritten only when size batching wrote rows out of key order.
+    stale_parts = any(out.parent.glob(out.name + ".rank*.part"))  # merged below, as before
+    fresh = not (ctx.active or config.resume or stale_parts)
+    kept: list[dict] | None = [] if fresh else None
     with open(part, "a", encoding="utf-8", newline="") as sink:
         if sink.tell() == 0:
             sink.write(header_line(job.columns, job.fmt))
             sink.flush()
-        score_all(job, sink)
+        score_all(job, sink, keep=kept)
+    if kept is not None:
+        keys = [str(r["key"]) for r in kept]
+        if keys != sorted(keys):
+            write_sorted(out, kept, job.columns, job.fmt)
+        return write_summary(job.columns, job.pairing, kept, stdout)
     ctx.barrier()
     failed = 0
     if ctx.is_main:

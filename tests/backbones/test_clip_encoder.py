@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 from safetensors.torch import save_file
+from tiny_clip import make_tiny_clip
 
 from semfidelity.backbones.clip import CLIP_WEIGHT_IDS, ClipEncoder, clip_weight_id, tile_grid
 from semfidelity.weights import WeightNotFoundError, get_entry
-from tests.tiny_clip import make_tiny_clip
 
 # open_clip's PIL pipeline rounds the resized image to 8 bits; ours stays in float. Documented
 # tolerance (docs/metrics/tws.md): at most 1 grey level (1/255) per pixel after resizing.
@@ -89,7 +89,8 @@ def test_tile_grid_covers_image_with_equal_tiles(hw, grid):
 
 def test_tile_embeddings_equal_embeddings_of_the_crops(encoder):
     x = torch.rand(2, 3, 48, 80)
-    got = encoder.embed_tiles(x, (2, 2))
+    pixels = encoder.tile_pixels(x, (2, 2))
+    got = encoder.encode(pixels.flatten(0, 1)).view(2, 4, -1)  # as clip_view="tiles" does
     assert got.shape == (2, 4, 16)
     for k, (top, left, th, tw) in enumerate(tile_grid(48, 80, (2, 2))):
         want = encoder.embed(x[..., top : top + th, left : left + tw])

@@ -70,6 +70,8 @@ class AbsDiff(Metric):
 class Parts(Metric):
     """Total = mean of two parts (1 - mean abs diff of the red / of the blue channel)."""
 
+    component_names = ("red", "blue", "toy_parts")
+
     def compute_components(self, pred, target):
         a = 1 - (pred[:, 0] - target[:, 0]).abs().mean(dim=(1, 2))
         b = 1 - (pred[:, 2] - target[:, 2]).abs().mean(dim=(1, 2))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference.basicsr_niqe import imresize
 
 from semfidelity.functional.resize import imresize_matlab, matlab_resize_matrix
-from tests.reference.basicsr_niqe import imresize
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,8 @@ def test_ssim_map_at_input_resolution(set5_pairs):
     m = _m("ssim").map(pred, target)
     assert m.shape == (1, 1, *pred.shape[-2:])
     assert m.max() <= 1 and abs(m.mean().item() - _m("ssim")(pred, target).item()) < 0.02
+    score, same_map = _m("ssim").score_and_map(pred, target)
+    assert torch.equal(same_map, m) and torch.equal(score, _m("ssim")(pred, target))
 
 
 def test_ms_ssim_matches_piq_on_baboon(baboon):

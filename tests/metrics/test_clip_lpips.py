@@ -51,6 +51,7 @@ def test_map_localises_a_quadrant_perturbation(metric, image):
     pred[..., :48, 48:] = _noise(image, 0.3)[..., :48, 48:]  # top-right quadrant only
     dmap = metric.map(pred, image)
     assert dmap.shape == (1, 1, 96, 96) and (dmap >= 0).all()
+    torch.testing.assert_close(metric.score_and_map(pred, image), (metric(pred, image), dmap))
     mass = [dmap[..., r : r + 48, c : c + 48].sum() for r in (0, 48) for c in (0, 48)]
     assert max(range(4), key=lambda i: mass[i]) == 1, mass
 

@@ -48,6 +48,7 @@ def test_maps_shape_range_and_score(metric, set5_pairs):
     assert (maps >= 0).all() and (maps <= 1).all()
     scores = metric(pred, target)
     torch.testing.assert_close(scores, maps.mean(dim=(1, 2, 3)))
+    torch.testing.assert_close(metric.score_and_map(pred, target), (scores, maps))
     singles = torch.cat([metric(pred[i : i + 1], target) for i in range(2)])
     torch.testing.assert_close(scores, singles, rtol=0, atol=1e-5)
     assert not torch.equal(maps[0], maps[1])  # the map depends on the difference

@@ -48,6 +48,8 @@ def test_scores_and_maps_equal_the_lpips_package(pair_of_metrics, real_pairs):
     assert (got > 0.01).all()
     torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
     torch.testing.assert_close(got_map, want_map, rtol=0, atol=1e-5)
+    one_pass = ours.score_and_map(pred, target)  # what semfid-score --maps calls
+    torch.testing.assert_close(one_pass, (got, got_map), rtol=0, atol=1e-6)
 
 
 def test_identity_batch_invariance_and_broadcast(pair_of_metrics, real_pairs):

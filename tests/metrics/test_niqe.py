@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from reference.basicsr_niqe import calculate_niqe
 from skimage import data as skdata
 
 from semfidelity import create_metric, metric_info
 from semfidelity.functional.filters import gaussian_filter, gaussian_kernel1d
-from tests.reference.basicsr_niqe import calculate_niqe
 
 # BasicSR's docstring: MATLAB R2021a on its tests/data/baboon.png (byte-identical to our
 # tests/data/baboon_x4_esrgan/gt/baboon_492x480.png, sha256 275a75fd...).

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 import semfidelity
 from semfidelity.backbones.clip import tile_grid
 from semfidelity.functional import edge_ssim, wavelet_similarity
 from semfidelity.metrics.tws import parse_tws_mix
-from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 NAMES = ("semantic", "edge", "wavelet", "tws")
 
@@ -145,6 +145,31 @@ def test_semantic_gradient_reaches_pred_through_preprocessing(pair):
         x, target
     ).backward()
     assert float(x.grad.abs().sum()) > 0
+
+
+@pytest.mark.parametrize("mix", [(1, 1, 1), (0, 1, 1)])
+def test_component_names_are_known_before_a_forward(pair, mix):
+    m = tws(mix=mix)
+    assert m.component_names == tuple(m.components(*pair))
+
+
+def test_luma_is_computed_once_per_image(pair, monkeypatch):
+    import semfidelity.functional.color as color
+
+    rgb_conversions = []
+    weighted_sum = color._weighted_sum
+
+    def counting(x, weights):
+        rgb_conversions.append(x.shape[1] == 3)
+        return weighted_sum(x, weights)
+
+    monkeypatch.setattr(color, "_weighted_sum", counting)
+    m = tws(mix=(0, 1, 1))
+    m(*pair)
+    assert sum(rgb_conversions) == 2  # pred and target, shared by the edge and wavelet terms
+    rgb_conversions.clear()
+    m.components(*pair)
+    assert sum(rgb_conversions) == 2
 
 
 def test_zero_weight_components_are_not_computed(pair):

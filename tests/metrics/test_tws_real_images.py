@@ -12,11 +12,11 @@ import io
 import numpy as np
 import pytest
 import torch
+from conftest import SET5, set5_bicubic_pair
 from PIL import Image
+from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 import semfidelity
-from tests.conftest import SET5, set5_bicubic_pair
-from tests.tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 
 @pytest.fixture(scope="module")
