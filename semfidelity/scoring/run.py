@@ -107,7 +107,9 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         keys = [str(r["key"]) for r in kept]
         if keys != sorted(keys):
             write_sorted(out, kept, job.columns, job.fmt)
-        return write_summary(job.columns, job.pairing, kept, stdout)
+        failed = write_summary(job.columns, job.pairing, kept, stdout)
+        _report(job, kept)
+        return failed
     ctx.barrier()
     failed = 0
     if ctx.is_main:
