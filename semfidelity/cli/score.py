@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--maps", metavar="DIR", help="save heatmap PNGs of metrics with maps here")
     p.add_argument("--cmap", default="viridis", choices=sorted(COLORMAPS), help="heatmap colours")
     p.add_argument("--components", action="store_true", help="add composite metrics' components")
+    p.add_argument("--report", metavar="HTML", help="also write an HTML report of the run")
+    p.add_argument(
+        "--report-worst", type=int, default=8, help="worst pairs per metric in --report (8)"
+    )
     p.add_argument(
         "--tws-mix",
         "--tws-weights",
@@ -170,6 +174,8 @@ def _config(args: argparse.Namespace) -> ScoreConfig:
         maps=args.maps,
         cmap=args.cmap,
         components=args.components,
+        report=args.report,
+        report_worst=args.report_worst,
     )
 
 

@@ -39,6 +39,8 @@ class ScoreConfig:
         maps: folder for heatmap PNGs of the metrics with maps, or ``None``.
         cmap: heatmap colour map.
         components: add the components of composite metrics as columns.
+        report: write the HTML report of the run here (``.html``), or ``None``.
+        report_worst: gallery pairs per metric in the report.
     """
 
     ref: str | None
@@ -58,3 +60,5 @@ class ScoreConfig:
     maps: str | None = None
     cmap: str = "viridis"
     components: bool = False
+    report: str | None = None
+    report_worst: int = 8

@@ -96,6 +96,10 @@ def prepare(config: ScoreConfig) -> Job:
             raise UsageError(str(exc)) from None
     elif config.resume:
         raise UsageError("--resume needs --out")
+    if config.report is not None and not config.report.lower().endswith((".html", ".htm")):
+        raise UsageError(f"--report: expected a file ending in .html, got {config.report!r}")
+    if config.report_worst < 0:
+        raise UsageError(f"--report-worst: expected >= 0, got {config.report_worst}")
     if config.resume and config.overwrite:
         raise UsageError("give --resume or --overwrite, not both")
     if config.ref is None:

@@ -117,8 +117,8 @@
   const metrics = Object.keys(D.gallery);
   function heat(key, metric) {
     const im = D.images[key];
-    if (im.maps[metric]) return { src: im.maps[metric], label: metric + " map" };
-    return { src: im.diff, label: "|pred − ref|, 0…" + fmt(im.diff_max) };
+    if (im.maps[metric]) return { src: im.maps[metric], label: metric + " map", bar: im.bars[metric] };
+    return { src: im.diff, label: "|pred − ref|, 0…" + fmt(im.diff_max), bar: im.diff_bar };
   }
   function showGallery(metric) {
     tabs.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-selected", String(b.dataset.metric === metric)); });
@@ -133,6 +133,7 @@
           trio.appendChild(el("img", { src: p[0], alt: p[1] + " of " + key, loading: "lazy" }));
           lab.appendChild(el("span", {}, p[1]));
         });
+        if (h.bar) trio.appendChild(el("img", { src: h.bar, alt: "colour scale", class: "bar" }));
         card.appendChild(trio);
         card.appendChild(lab);
         card.appendChild(el("div", { class: "cap" }, "#" + (rank + 1) + "  " + key + "  " + metric + " = " + fmt(byKey[key][ci])));
@@ -154,7 +155,7 @@
   const modal = document.getElementById("modal"), panes = document.getElementById("modal-panes");
   const z = { s: 1, x: 0, y: 0, drag: null };
   function applyZoom() {
-    panes.querySelectorAll("img").forEach(function (img) { img.style.transform = "translate(" + z.x + "px," + z.y + "px) scale(" + z.s + ")"; });
+    panes.querySelectorAll("img.view").forEach(function (img) { img.style.transform = "translate(" + z.x + "px," + z.y + "px) scale(" + z.s + ")"; });
     document.getElementById("zoom-level").textContent = z.s.toFixed(z.s < 10 ? 1 : 0) + "×";
   }
   function zoomAt(factor, cx, cy) {
@@ -166,13 +167,15 @@
   function openPair(key, metric) {
     const r = byKey[key], im = D.images[key];
     document.getElementById("modal-title").textContent = key + (metric ? "  ·  " + metric + " = " + fmt(r[cols.indexOf(metric)]) : "");
-    const views = (im && !im.missing)
-      ? [[im.ref, "reference"], [im.pred, "prediction"], [heat(key, metric || metrics[0]).src, heat(key, metric || metrics[0]).label]]
+    const h = (im && !im.missing) ? heat(key, metric || metrics[0]) : null;
+    const views = h
+      ? [[im.ref, "reference"], [im.pred, "prediction"], [h.src, h.label, h.bar]]
       : [[r[nc], "reference (original file)"], [r[nc + 1], "prediction (original file)"]];
     panes.replaceChildren();
     views.forEach(function (v) {
       const p = el("div", { class: "pane" });
-      p.appendChild(el("img", { src: v[0], alt: v[1], draggable: "false" }));
+      p.appendChild(el("img", { src: v[0], alt: v[1], draggable: "false", class: "view" }));
+      if (v[2]) p.appendChild(el("img", { src: v[2], alt: "colour scale", class: "bar" }));
       p.appendChild(el("span", { class: "plabel" }, v[1]));
       panes.appendChild(p);
     });
