@@ -240,6 +240,17 @@ def test_semantic_scale_floor_spreads_the_raw_cosine():
     torch.testing.assert_close(whole, ((raw_whole - f) / (1 - f)).clamp(0, 1), atol=1e-5, rtol=0)
 
 
+def test_grid_option_forms():
+    from semfidelity.backbones.clip_views import check_grid
+
+    assert check_grid(None, "whole") == (4, 4) and check_grid(None, "tiles") == (2, 2)
+    assert check_grid(3, "tiles") == (3, 3) and check_grid("2x3", "tiles") == (2, 3)
+    assert check_grid([1, 2], "whole") == (1, 2)
+    for bad in ("2by3", (2,), (2, 0), (True, 2), 2.5):
+        with pytest.raises(ValueError, match="clip_grid"):
+            check_grid(bad, "whole")
+
+
 @pytest.mark.parametrize(
     "options, match",
     [
