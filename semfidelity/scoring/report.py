@@ -86,6 +86,8 @@ def _metric_info(col: str) -> dict[str, Any]:
 
 
 def _rel_href(path: str, base: Path) -> str:
+    if not path:  # no-reference rows have no reference file
+        return ""
     p = Path(path)
     if not p.is_absolute():
         p = Path.cwd() / p
@@ -113,13 +115,16 @@ def _images(
             if key not in out:
                 entry: dict[str, Any] = {"maps": {}, "bars": {}}
                 try:
-                    ref, pred = load_rgb(row["ref"]), load_rgb(row["pred"])
-                    entry["ref"] = jpeg_data_uri(ref, side)
+                    pred = load_rgb(row["pred"])
                     entry["pred"] = jpeg_data_uri(pred, side)
-                    diff, peak, bar = diff_map(ref, pred)
-                    entry["diff"], entry["diff_max"] = jpeg_data_uri(diff, side), peak
-                    entry["diff_bar"] = jpeg_data_uri(bar, side, like=ref.size)
-                    sizes[key] = ref.size
+                    sizes[key] = pred.size
+                    if row.get("ref"):  # else a no-reference run: the prediction alone
+                        ref = load_rgb(row["ref"])
+                        entry["ref"] = jpeg_data_uri(ref, side)
+                        diff, peak, bar = diff_map(ref, pred)
+                        entry["diff"], entry["diff_max"] = jpeg_data_uri(diff, side), peak
+                        entry["diff_bar"] = jpeg_data_uri(bar, side, like=ref.size)
+                        sizes[key] = ref.size
                 except (OSError, ValueError) as exc:
                     logger.warning("report: cannot read the images of %s: %s", key, exc)
                     entry["missing"] = f"{type(exc).__name__}: {exc}"

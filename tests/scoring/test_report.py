@@ -107,3 +107,17 @@ def test_semfid_score_report_records_the_run(run, tmp_path):
     assert f"<td>{out}</td>" in text and "<th>device</th>" in text
     data = report_data(html)
     assert [len(v) for v in data["gallery"].values()] == [3, 3] and len(data["rows"]) == 7
+
+
+def test_no_reference_rows_show_the_prediction_alone(tmp_path):
+    cols = ["key", "ref", "pred", "height", "width", "niqe", "error"]
+    rows = [
+        {"key": n, "ref": "", "pred": f"examples/pred/{n}.png", "niqe": v, "error": ""}
+        for n, v in (("bird", 8.4), ("head", 9.1), ("butterfly", 7.0))
+    ]
+    data = report_data(build_report(rows, cols, tmp_path / "r.html", worst_n=2))
+    assert data["gallery"] == {"niqe": ["head", "bird"]}  # lower is better: highest first
+    for img in data["images"].values():
+        assert img["pred"].startswith("data:image/jpeg") and "ref" not in img
+        assert "diff" not in img and "missing" not in img
+    assert all(r[-2] == "" for r in data["rows"])  # no reference link
