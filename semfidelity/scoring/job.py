@@ -111,14 +111,19 @@ def prepare(config: ScoreConfig) -> Job:
             )
     try:
         # A no-reference run pairs every prediction with itself (decoded once).
-        pairing = discover_pairs(config.ref or config.pred, config.pred, config.pred_suffixes)
+        pairing = discover_pairs(
+            config.ref or config.pred, config.pred, config.pred_suffixes, config.ref_suffixes
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not pairing.pairs:
         raise UsageError(
             f"no pairs found between {config.ref!r} and {config.pred!r} "
-            f"({len(pairing.unmatched_ref)} unmatched references, "
-            f"{len(pairing.unmatched_pred)} unmatched predictions)"
+            f"({len(pairing.unmatched_ref)} unmatched references, e.g. "
+            f"{pairing.unmatched_ref[:3]}; {len(pairing.unmatched_pred)} unmatched predictions, "
+            f"e.g. {pairing.unmatched_pred[:3]}). Files pair by relative folder and stem; if "
+            "names differ by a suffix, strip it with --pred-suffix (e.g. _x4,_SR) and/or "
+            "--ref-suffix (e.g. _HR,_BSRGAN)"
         )
     metrics = build_metrics(config, device)
     columns = list(BASE_COLUMNS)
