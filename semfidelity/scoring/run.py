@@ -23,6 +23,7 @@ from semfidelity.scoring.card import build_card, write_card
 from semfidelity.scoring.config import ScoreConfig, UsageError
 from semfidelity.scoring.distributed import DistContext, init_from_env
 from semfidelity.scoring.job import Job, existing_rows, prepare
+from semfidelity.scoring.report import build_report
 from semfidelity.scoring.scorefile import header_line, write_sorted
 from semfidelity.scoring.summary import write_summary
 
@@ -67,7 +68,9 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         rows: list[dict] = []
         score_all(job, stdout, keep=rows)
         stdout.flush()
-        return write_summary(job.columns, job.pairing, rows, stderr)
+        failed = write_summary(job.columns, job.pairing, rows, stderr)
+        _report(job, rows)
+        return failed
     out = Path(config.out)
     if out.exists() and out.stat().st_size and not (config.resume or config.overwrite):
         raise UsageError(f"--out {str(out)!r} exists; pass --resume to continue it or --overwrite")
@@ -108,6 +111,7 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
             write_sorted(out, kept, job.columns, job.fmt)
         failed = write_summary(job.columns, job.pairing, kept, stdout)
         write_card(out, build_card(job, kept))
+        _report(job, kept)
         return failed
     ctx.barrier()
     failed = 0
@@ -118,4 +122,20 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
             p.unlink()
         failed = write_summary(job.columns, job.pairing, rows, stdout)
         write_card(out, build_card(job, rows))
+        _report(job, rows)
     return int(ctx.broadcast(failed))
+
+
+def _report(job: Job, rows: list[dict]) -> None:
+    """Write ``--report`` (if asked) from the final rows, with the run's settings."""
+    config = job.config
+    if not config.report:
+        return
+    skip = ("metrics", "options", "report", "report_worst")
+    meta = {k: v for k, v in vars(config).items() if k not in skip}
+    meta.update(device=str(job.device), options=config.options, problems=job.pairing.problems)
+    build_report(
+        rows, job.columns, config.report, meta=meta, maps_dir=config.maps,
+        worst_n=config.report_worst,
+    )  # fmt: skip
+    logger.info("report written to %s", config.report)
