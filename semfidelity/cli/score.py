@@ -41,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score SR predictions against references; folders are paired by relative "
         "folder and file stem. Rows go to --out (CSV or JSONL), a summary to stdout.",
     )
-    p.add_argument("ref", nargs="?", help="reference (ground-truth) image or folder")
+    p.add_argument(
+        "ref",
+        nargs="?",
+        help="reference (ground-truth) image or folder; omit it (give PRED alone) when every "
+        "metric is no-reference (niqe, clipiqa)",
+    )
     p.add_argument("pred", nargs="?", help="prediction (SR) image or folder")
     p.add_argument("--metrics", help="comma-separated metric names, e.g. psnr,ssim (see --list)")
     p.add_argument("--out", help="output file: .csv, .jsonl or .ndjson (default: CSV on stdout)")
@@ -143,12 +148,13 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
 
 def _config(args: argparse.Namespace) -> ScoreConfig:
     _check_numbers(args)
-    if not args.ref or not args.pred:
-        raise UsageError("REF and PRED are required (or use --list)")
+    if not args.ref:
+        raise UsageError("REF and PRED are required (PRED alone for no-reference metrics)")
     names, opts = _metric_options(args)
+    ref, pred = (args.ref, args.pred) if args.pred else (None, args.ref)
     return ScoreConfig(
-        ref=args.ref,
-        pred=args.pred,
+        ref=ref,
+        pred=pred,
         metrics=names,
         options=opts,
         out=args.out,

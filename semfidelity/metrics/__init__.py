@@ -2,6 +2,7 @@
 
 from semfidelity.metrics import (  # noqa: F401
     clip_lpips,
+    clipiqa,
     clu,
     dists,
     edge_ssim,

@@ -37,6 +37,8 @@ def _autocast(job: Job, metric: Metric):
 def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
     """Scores (B,), components {col: (B,)} and maps (B,1,H,W) or None for one batch."""
     metric = job.metrics[name]
+    if not metric.requires_reference:
+        ref = None  # no-reference metrics score the prediction alone
     want_map = bool(job.config.maps) and metric.has_map
     with torch.no_grad(), _autocast(job, metric):
         comps: dict[str, torch.Tensor] = {}
@@ -103,7 +105,8 @@ def score_batch(job: Job, batch: list[dict]) -> list[dict]:
     rows = []
     for item in batch:
         pair = job.todo[item["index"]]
-        row: dict[str, Any] = {"key": pair.key, "ref": str(pair.ref), "pred": str(pair.pred)}
+        ref = str(pair.ref) if job.config.ref is not None else ""
+        row: dict[str, Any] = {"key": pair.key, "ref": ref, "pred": str(pair.pred)}
         row.update({c: None for c in job.columns[3:]})
         row["_errors"] = []
         if item["reason"]:

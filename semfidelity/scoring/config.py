@@ -23,7 +23,8 @@ class ScoreConfig:
     """One scoring run: the flags of ``semfid-score`` (docs/cli.md), already parsed.
 
     Attributes:
-        ref, pred: reference and prediction image or folder.
+        ref, pred: reference and prediction image or folder; ``ref=None`` is a no-reference
+            run (every metric must have ``requires_reference=False``; rows have ``ref`` "").
         metrics: registry names, lower case, in column order.
         options: per-metric options for :func:`semfidelity.create_metric`
             (``{"ssim": {"y_channel": True}}``).
@@ -40,7 +41,7 @@ class ScoreConfig:
         components: add the components of composite metrics as columns.
     """
 
-    ref: str
+    ref: str | None
     pred: str
     metrics: list[str]
     options: dict[str, dict[str, Any]] = field(default_factory=dict)

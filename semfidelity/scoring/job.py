@@ -14,6 +14,7 @@ import torch
 
 from semfidelity.factory import create_metric
 from semfidelity.metric import Metric, resolve_device
+from semfidelity.registry import get_spec
 from semfidelity.scoring.config import BASE_COLUMNS, ScoreConfig, UsageError
 from semfidelity.scoring.pairs import Pair, PairingResult, discover_pairs
 from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
@@ -97,8 +98,16 @@ def prepare(config: ScoreConfig) -> Job:
         raise UsageError("--resume needs --out")
     if config.resume and config.overwrite:
         raise UsageError("give --resume or --overwrite, not both")
+    if config.ref is None:
+        needs = [n for n in config.metrics if get_spec(n).requires_reference]
+        if needs:
+            raise UsageError(
+                f"REF is required: {', '.join(needs)} compare against a reference; give "
+                f"REF PRED, or only no-reference metrics (e.g. niqe, clipiqa) with PRED alone"
+            )
     try:
-        pairing = discover_pairs(config.ref, config.pred, config.pred_suffixes)
+        # A no-reference run pairs every prediction with itself (decoded once).
+        pairing = discover_pairs(config.ref or config.pred, config.pred, config.pred_suffixes)
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not pairing.pairs:
