@@ -71,10 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated stem suffixes of PRED files to ignore when pairing, e.g. _x4,_SR",
     )
+    p.add_argument(
+        "--ref-suffix",
+        default="",
+        help="comma-separated stem suffixes of REF files to ignore when pairing, e.g. _HR",
+    )
     p.add_argument("--amp", action="store_true", help="autocast for metrics declared amp-safe")
     p.add_argument("--maps", metavar="DIR", help="save heatmap PNGs of metrics with maps here")
     p.add_argument("--cmap", default="viridis", choices=sorted(COLORMAPS), help="heatmap colours")
     p.add_argument("--components", action="store_true", help="add composite metrics' components")
+    p.add_argument("--report", metavar="HTML", help="also write an HTML report of the run")
+    p.add_argument(
+        "--report-worst", type=int, default=8, help="worst pairs per metric in --report (8)"
+    )
     p.add_argument(
         "--tws-mix",
         "--tws-weights",
@@ -166,10 +175,13 @@ def _config(args: argparse.Namespace) -> ScoreConfig:
         overwrite=args.overwrite,
         resize_pred_to_ref=args.resize_pred_to_ref,
         pred_suffixes=[s for s in args.pred_suffix.split(",") if s],
+        ref_suffixes=[s for s in args.ref_suffix.split(",") if s],
         amp=args.amp,
         maps=args.maps,
         cmap=args.cmap,
         components=args.components,
+        report=args.report,
+        report_worst=args.report_worst,
     )
 
 

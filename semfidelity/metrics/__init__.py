@@ -2,6 +2,7 @@
 
 from semfidelity.metrics import (  # noqa: F401
     clip_lpips,
+    clip_sim,
     clipiqa,
     clu,
     dists,

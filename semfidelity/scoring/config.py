@@ -35,10 +35,13 @@ class ScoreConfig:
         resume, overwrite: continue ``out`` (skipping rows present) or replace it.
         resize_pred_to_ref: resize predictions to the reference size instead of failing.
         pred_suffixes: stem suffixes of prediction files ignored when pairing.
+        ref_suffixes: stem suffixes of reference files ignored when pairing.
         amp: autocast the metrics declared amp-safe.
         maps: folder for heatmap PNGs of the metrics with maps, or ``None``.
         cmap: heatmap colour map.
         components: add the components of composite metrics as columns.
+        report: write the HTML report of the run here (``.html``), or ``None``.
+        report_worst: gallery pairs per metric in the report.
     """
 
     ref: str | None
@@ -54,7 +57,10 @@ class ScoreConfig:
     overwrite: bool = False
     resize_pred_to_ref: bool = False
     pred_suffixes: list[str] = field(default_factory=list)
+    ref_suffixes: list[str] = field(default_factory=list)
     amp: bool = False
     maps: str | None = None
     cmap: str = "viridis"
     components: bool = False
+    report: str | None = None
+    report_worst: int = 8
