@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from semfidelity._docs import docs_url
 from semfidelity.cli._options import parse_metric_options
 from semfidelity.registry import get_spec
 from semfidelity.scoring import ScoreConfig, UsageError, run_scoring
@@ -117,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--protocol",
         choices=sorted(PROTOCOLS),
-        help="a named evaluation protocol: its metrics and options (docs/protocols.md); "
-        "--metrics adds metrics, --opt overrides options",
+        help="a named evaluation protocol: its metrics and options; --metrics adds metrics, "
+        f"--opt overrides options ({docs_url('protocols.md')})",
     )
     p.add_argument(
         "--scale", type=int, default=4, help="SR scale factor for --protocol (crop_border)"
