@@ -92,6 +92,19 @@ class FaceIdentity(Metric):
         empty_score: the score of an image without faces (default 1.0; ``float("nan")`` to
             mark it not applicable).
         shape_path, recognition_path: explicit weight files (checked against the manifest).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> faces = semfidelity.create_metric("face_identity", device="cpu")  # extra [face]
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> faces(x, x)  # no face found: empty_score
+        tensor([1., 1.])
+        >>> faces.component_names
+        ('face_identity', 'mean', 'faces', 'max_distance')
+
+    References:
+        Kazemi, Sullivan, "One millisecond face alignment with an ensemble of regression trees",
+        CVPR 2014. DOI: 10.1109/CVPR.2014.241. He et al., ResNet, CVPR 2016. arXiv:1512.03385
     """
 
     def __init__(
