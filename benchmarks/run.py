@@ -9,6 +9,8 @@ them alike; every row carries its ratio to the fastest peer.
 
 Metrics that need pretrained weights are built with their full-size architectures and random
 weights (``weights="random"`` / ``clip_weights="random"``): their numbers are timing only.
+Metrics without such an option whose weights are installed (text_fidelity, face_identity: pip
+extras) run with their real weights and ``cache=False``.
 
 Usage (from the repository root)::
 
@@ -50,6 +52,7 @@ import torch  # noqa: E402
 
 import semfidelity  # noqa: E402
 from benchmarks import peers as peers_mod  # noqa: E402
+from semfidelity.weights import find_local, get_entry  # noqa: E402
 
 DEFAULT_SIZES = (256, 512, 1024)
 DEFAULT_BATCHES = (1, 8, 32)
@@ -218,6 +221,9 @@ def metric_build_options(name: str, tmpdir: Path) -> tuple[dict[str, Any], str]:
     if not info["weights"]:
         return {}, ""
     key = next((k for k in RANDOM_WEIGHT_OPTIONS if k in options), None)
+    if key is None and all(find_local(get_entry(w)) for w in info["weights"]):
+        # text_fidelity / face_identity: their real weights come with their pip extras.
+        return {"cache": False}, "real weights (installed locally), no result cache"
     if key is None:
         raise RuntimeError(
             f"needs pretrained weights {info['weights']} and has no random-weights option"

@@ -31,7 +31,7 @@ from semfidelity.backbones.face import (
 )
 from semfidelity.io import ImageLike
 from semfidelity.metric import Metric
-from semfidelity.metrics._checks import check_unit_interval
+from semfidelity.metrics._checks import check_bool, check_unit_interval
 from semfidelity.metrics._regions import Memo, coverage, digest, region_map, to_uint8_images
 from semfidelity.registry import register_metric
 
@@ -92,6 +92,9 @@ class FaceIdentity(Metric):
         empty_score: the score of an image without faces (default 1.0; ``float("nan")`` to
             mark it not applicable).
         shape_path, recognition_path: explicit weight files (checked against the manifest).
+        cache: remember the readings of the last 16 targets and pairs, so that ``score``,
+            ``components``, ``map`` and ``details`` of the same images (and a target broadcast
+            over many predictions) run the recogniser once (default ``True``).
 
     Example:
         >>> import torch, semfidelity
@@ -116,6 +119,7 @@ class FaceIdentity(Metric):
         upsample: int = 1,
         detection_threshold: float = 0.5,
         empty_score: float = 1.0,
+        cache: bool = True,
         shape_path: str | os.PathLike[str] | None = None,
         recognition_path: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -137,8 +141,9 @@ class FaceIdentity(Metric):
         self.detection_threshold = float(detection_threshold)
         self.empty_score = check_unit_interval("empty_score", empty_score, allow_nan=True)
         self.embedder = FaceEmbedder(shape_path, recognition_path)
-        self._targets = Memo()
-        self._pairs = Memo()
+        size = 16 if check_bool("cache", cache) else 0
+        self._targets = Memo(size)
+        self._pairs = Memo(size)
 
     # ------------------------------------------------------------------ analysis
     def _detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:

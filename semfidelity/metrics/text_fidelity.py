@@ -96,6 +96,9 @@ class TextFidelity(Metric):
         empty_score: the score of an image without text (default 1.0; ``float("nan")`` to mark
             it not applicable).
         detector_path, recognizer_path: explicit weight files (checked against the manifest).
+        cache: remember the readings of the last 16 targets and pairs, so that ``score``,
+            ``components``, ``map`` and ``details`` of the same images (and a target broadcast
+            over many predictions) run the recogniser once (default ``True``).
 
     Example:
         >>> import torch, semfidelity
@@ -121,6 +124,7 @@ class TextFidelity(Metric):
         case_sensitive: bool = False,
         min_confidence: float = 0.3,
         empty_score: float = 1.0,
+        cache: bool = True,
         detector_path: str | os.PathLike[str] | None = None,
         recognizer_path: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -137,8 +141,9 @@ class TextFidelity(Metric):
         # Submodules, so that .to(device), eval() and freezing reach the networks.
         self.detector = self.reader.detector
         self.recognizer = self.reader.recognizer
-        self._targets = Memo()
-        self._pairs = Memo()
+        size = 16 if check_bool("cache", cache) else 0
+        self._targets = Memo(size)
+        self._pairs = Memo(size)
 
     # ------------------------------------------------------------------ analysis
     def _read_target(self, target: np.ndarray) -> tuple[list[TextRegion], np.ndarray]:

@@ -153,3 +153,10 @@ def test_bad_options():
         create_metric("face_identity", device="cpu", as_loss=True)
     with pytest.raises(ValueError, match="empty_score"):
         create_metric("face_identity", device="cpu", empty_score=3.0)
+
+
+def test_cache_off_recomputes_the_same_scores(metric, astronaut, swapped):
+    uncached = create_metric("face_identity", device="cpu", cache=False)
+    pair = (tensor(swapped), tensor(astronaut))
+    assert torch.equal(uncached(*pair), metric(*pair))
+    assert uncached._pairs._items == {}  # nothing kept
