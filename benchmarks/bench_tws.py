@@ -1,7 +1,10 @@
-"""TWS speed on CPU: ours (batched torch) vs a naive per-image implementation; 1 target vs N.
+"""TWS speed on CPU: ours (batched torch) vs a naive per-image implementation; 1 target vs N;
+the cost of each CLIP view (issue 12: the default view must keep >= 0.5x the throughput of the
+old centre-crop view).
 
     python benchmarks/bench_tws.py                 # 512x512, batch 8, ViT-B-32 (random weights)
     python benchmarks/bench_tws.py --threads 2 --repeats 5 --json out.json
+    python benchmarks/bench_tws.py --views-only --threads 1   # only the view table
 
 Both sides use the same CLIP architecture and the same (random, seeded) weights, so only the
 implementation differs. The naive side is TWS written the way a research script would:
@@ -130,6 +133,52 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
     return min(out)
 
 
+#: The CLIP views compared: the old default (centre crop, raw cosine) and the new ones.
+VIEWS = {
+    "centre (old default)": {"clip_view": "centre", "semantic_scale": "raw"},
+    "whole + token regions (default)": {},
+    "tiles 2x2 + whole": {"clip_view": "tiles"},
+}
+
+
+def bench_views(clip_model: str, preds: torch.Tensor, targets: torch.Tensor, repeats: int) -> dict:
+    """Seconds per batch of each view (full TWS call), throughput relative to the old view, and
+    the encoder calls per batch (images per call) as counted by a forward hook."""
+    metrics = {
+        name: semfidelity.create_metric(
+            "tws", device="cpu", clip_model=clip_model, clip_weights="random", **options
+        )
+        for name, options in VIEWS.items()
+    }
+    calls: dict[str, list[int]] = {}
+    for name, m in metrics.items():
+        m(preds[:1], targets[:1])  # measures the semantic floor once (cached), outside timing
+        seen: list[int] = []
+        handle = m.clip.visual.register_forward_pre_hook(lambda _m, a, s=seen: s.append(len(a[0])))
+        with torch.no_grad():
+            m(preds, targets)
+        handle.remove()
+        calls[name] = seen
+    res = bench({k: (lambda m=m: m(preds, targets)) for k, m in metrics.items()}, repeats)
+    base = next(iter(VIEWS))
+    out = {}
+    for name in VIEWS:
+        r = res[name]
+        out[name] = {
+            **r,
+            "throughput_vs_old_wall": res[base]["min"] / r["min"],
+            "throughput_vs_old_cpu": res[base]["cpu"] / r["cpu"],
+            "encoder_calls": calls[name],
+        }
+        print(
+            f"  view {name:32s} {r['min']:.3f} s wall / {r['cpu']:.3f} s CPU per batch -> "
+            f"{out[name]['throughput_vs_old_wall']:.2f}x wall, "
+            f"{out[name]['throughput_vs_old_cpu']:.2f}x CPU throughput of the old view; "
+            f"encoder calls (images each): {calls[name]}"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--size", type=int, default=512)
@@ -139,11 +188,33 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (target machine: 2)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--views-only", action="store_true", help="only the table of CLIP views")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
+    if args.views_only:
+        preds_np, targets_np = make_pairs(args.batch, args.size)
+        print(
+            f"TWS views, CPU, {args.threads} threads, {args.batch} pairs of "
+            f"{args.size}x{args.size}, {args.clip_model} (random weights), {args.repeats} repeats"
+        )
+        out = {"config": vars(args), "torch": torch.__version__}
+        out["views"] = bench_views(
+            args.clip_model, to_tensor(preds_np), to_tensor(targets_np), args.repeats
+        )
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(out, f, indent=2)
+        return out
+    # The naive peer computes the old definition: centre crop, raw cosine, unstabilised wavelet.
     metric = semfidelity.create_metric(
-        "tws", device="cpu", clip_model=args.clip_model, clip_weights="random"
+        "tws",
+        device="cpu",
+        clip_model=args.clip_model,
+        clip_weights="random",
+        clip_view="centre",
+        semantic_scale="raw",
+        wavelet_formula="ratio",
     )
     naive = Naive(args.clip_model, metric.clip.visual.state_dict())
     preds_np, targets_np = make_pairs(args.batch, args.size)
@@ -238,7 +309,10 @@ def main(argv: list[str] | None = None) -> dict:
         )
     print("  CLIP detail: " + ", ".join(f"{k} {v:.3f} s" for k, v in clip_only.items()))
 
+    views = bench_views(args.clip_model, to_tensor(preds_np), to_tensor(targets_np), args.repeats)
+
     out = {
+        "views": views,
         "config": vars(args),
         "torch": torch.__version__,
         "ours_vs_naive": {"seconds": res, "speedup": ratio, "speedup_cpu": ratio_cpu},

@@ -29,7 +29,7 @@ FLAGS = (
 
 def _find(env: str, names: tuple[str, ...]) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        return os.environ[env] if os.path.isfile(os.environ[env]) else None
     for name in names:
         found = shutil.which(name)
         if found:

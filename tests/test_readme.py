@@ -65,3 +65,22 @@ def test_readme_metric_table_matches_the_registry():
         assert needs_ref == ("yes" if info["requires_reference"] else "no"), name
         assert diff == ("yes" if info["differentiable"] else "no"), name
         assert needs_weights.startswith("yes") == bool(info["weights"]), name
+
+
+def test_readme_main_job_can_be_run_twice(tmp_path, monkeypatch):
+    """The documented command is rerunnable, and without --overwrite an output is kept."""
+    import shlex
+
+    from semfidelity.cli.score import main
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    job = [c for c in _fenced_commands(readme) if c.startswith("python3 -m venv")]
+    score = [c for c in job if "semfid-score" in c][0].split("&& semfid-score ")[1]
+    args = shlex.split(score)
+    args = [str(REPO / a) if a.startswith("examples/") else a for a in args]
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 0
+    first = (tmp_path / "scores.csv").read_bytes()
+    assert main(args) == 0  # the second run of the same command
+    assert (tmp_path / "scores.csv").read_bytes() == first
+    assert main([a for a in args if a != "--overwrite"]) == 2  # never a silent overwrite

@@ -2,9 +2,12 @@
 
 :class:`ClipEncoder` wraps the image tower of any open_clip model. Weights come from the
 weights manifest (``CLIP_WEIGHT_IDS``), from an explicit local file, or are random (tests and
-benchmarks). Preprocessing reproduces open_clip's inference transform on tensors: resize the
-shortest side to the model's image size (bicubic, antialiased), centre crop, CLIP mean/std.
-Because it runs in torch it is batched, runs on the encoder's device and passes gradients.
+benchmarks). Two preprocessings run on tensors (batched, on the encoder's device, passing
+gradients): :meth:`~ClipEncoder.preprocess` reproduces open_clip's inference transform (resize
+the shortest side, **centre crop**), :meth:`~ClipEncoder.preprocess_whole` resizes the whole
+image to the model size, so every pixel reaches the encoder. :meth:`~ClipEncoder.encode_with_tokens`
+also returns the projected patch tokens (ViT) or per-location attention-pool values (ResNet),
+from which :mod:`semfidelity.backbones.clip_views` builds per-region embeddings.
 """
 
 from __future__ import annotations
@@ -89,15 +92,19 @@ def _visual_state_dict(
     return visual
 
 
-def tile_grid(height: int, width: int, grid: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+def tile_grid(
+    height: int, width: int, grid: tuple[int, int], overlap: float = 0.0
+) -> list[tuple[int, int, int, int]]:
     """Equal-size tiles ``(top, left, tile_h, tile_w)`` covering an image in a ``rows x cols`` grid.
 
-    Tiles are ``ceil(H / rows) x ceil(W / cols)``; their offsets are spread evenly from the
-    first to the last row/column, so neighbouring tiles overlap by at most one pixel when the
-    size is not divisible. Equal sizes let all tiles of a batch go through the encoder at once.
+    Tiles are ``ceil(H / rows * (1 + overlap))`` by ``ceil(W / cols * (1 + overlap))`` (at most
+    the image); their offsets are spread evenly from the first to the last row/column, so the
+    tiles cover every pixel and neighbours overlap by about ``overlap`` of a tile (at most one
+    pixel with ``overlap=0``). Equal sizes let all tiles of a batch go through the encoder at once.
     """
     rows, cols = grid
-    th, tw = math.ceil(height / rows), math.ceil(width / cols)
+    th = min(height, math.ceil(height / rows * (1.0 + overlap)))
+    tw = min(width, math.ceil(width / cols * (1.0 + overlap)))
 
     def offsets(n: int, size: int, tile: int) -> list[int]:
         if n == 1:
@@ -169,6 +176,17 @@ class ClipEncoder(nn.Module):
         self.image_size: tuple[int, int] = (size, size) if isinstance(size, int) else tuple(size)
         self.interpolation: str = cfg.get("interpolation", "bicubic")
         self.visual = model.visual  # the text tower is dropped
+        self.tokens = _token_kind(self.visual)
+        if self.tokens == "vit":
+            self.visual.output_tokens = True
+        if isinstance(weights, str) and weights == "random":
+            self.floor_key, self.floor_persistent = f"random:{name}", False
+        elif weights is None:
+            self.floor_key, self.floor_persistent = f"{self.weight_id}:{name}", True
+        else:
+            st = Path(weights).stat()
+            self.floor_key = f"file:{Path(weights).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+            self.floor_persistent = False
         self.register_buffer("mean", torch.tensor(cfg["mean"]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg["std"]).view(1, 3, 1, 1), persistent=False)
         for p in self.parameters():
@@ -215,21 +233,69 @@ class ClipEncoder(nn.Module):
         x = x[..., top : top + th, left : left + tw]
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
+    def preprocess_whole(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` RGB in [0, 1] -> normalised ``(B, 3, S, S)``: the **whole** image.
+
+        The image is resized to the model size (bicubic + antialias, clamped to [0, 1]) without
+        cropping, so every pixel reaches the encoder; a non-square image is squeezed to a square.
+        """
+        x = images
+        if tuple(x.shape[-2:]) != self.image_size:
+            x = F.interpolate(
+                x,
+                size=self.image_size,
+                mode=self.interpolation,
+                align_corners=False,
+                antialias=True,
+            ).clamp(0.0, 1.0)
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+    def _forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Pooled embedding ``(B, D)`` and, where supported, tokens ``(B, gh, gw, D)``."""
+        v = self.visual
+        if self.tokens == "vit":
+            pooled, tokens = v(pixels)
+            if v.proj is not None:
+                tokens = tokens @ v.proj
+            gh, gw = v.grid_size
+            return pooled, tokens.reshape(tokens.shape[0], gh, gw, -1)
+        if self.tokens == "resnet":
+            x = v.layer4(v.layer3(v.layer2(v.layer1(v.stem(pixels)))))
+            pool = v.attnpool
+            n, c, h, w = x.shape
+            # MaskCLIP (Zhou et al., ECCV 2022): each location's value through the output
+            # projection, i.e. the attention pool with every query attending to itself only.
+            loc = x.flatten(2).transpose(1, 2) + pool.positional_embedding[1:].to(x.dtype)
+            tokens = pool.c_proj(pool.v_proj(loc))
+            return pool(x), tokens.reshape(n, h, w, -1)
+        return v(pixels), None
+
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """Already preprocessed ``(B, 3, S, S)`` -> unit-norm float32 ``(B, D)``."""
-        feats = self.visual(pixels).float()
-        return F.normalize(feats, dim=-1, eps=1e-8)
+        pooled, _ = self._forward(pixels)
+        return F.normalize(pooled.float(), dim=-1, eps=1e-8)
+
+    def encode_with_tokens(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Unit-norm ``(B, D)`` embedding and float32 tokens ``(B, gh, gw, D)`` (not normalised).
+
+        Tokens are the projected patch tokens of a ViT, or the per-location values of a
+        ResNet's attention pool; ``None`` for towers without a spatial output.
+        """
+        pooled, tokens = self._forward(pixels)
+        pooled = F.normalize(pooled.float(), dim=-1, eps=1e-8)
+        return pooled, None if tokens is None else tokens.float()
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` RGB in [0, 1] -> unit-norm float32 embeddings ``(B, D)``."""
+        """``(B, 3, H, W)`` RGB in [0, 1] -> unit-norm embeddings ``(B, D)`` (centre crop)."""
         return self.encode(self.preprocess(images))
 
-    def tile_pixels(self, images: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """Preprocessed crops of a ``rows x cols`` grid (:func:`tile_grid`), ``(B, k, 3, S, S)``."""
-        crops = [
-            images[..., top : top + th, left : left + tw]
-            for top, left, th, tw in tile_grid(*images.shape[-2:], grid)
-        ]
-        stacked = torch.stack(crops, dim=1)  # (B, k, 3, th, tw)
-        pixels = self.preprocess(stacked.flatten(0, 1))
-        return pixels.view(images.shape[0], len(crops), *pixels.shape[1:])
+
+def _token_kind(visual: nn.Module) -> str | None:
+    """``"vit"``/``"resnet"`` when the tower has a spatial output we can read, else ``None``."""
+    oc = _open_clip()
+    if isinstance(visual, oc.transformer.VisionTransformer):
+        plain = getattr(visual, "attn_pool", None) is None and visual.pool_type == "tok"
+        return "vit" if plain and not visual.final_ln_after_pool else None
+    if isinstance(visual, oc.modified_resnet.ModifiedResNet):
+        return "resnet"
+    return None

@@ -41,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score SR predictions against references; folders are paired by relative "
         "folder and file stem. Rows go to --out (CSV or JSONL), a summary to stdout.",
     )
-    p.add_argument("ref", nargs="?", help="reference (ground-truth) image or folder")
+    p.add_argument(
+        "ref",
+        nargs="?",
+        help="reference (ground-truth) image or folder; omit it (give PRED alone) when every "
+        "metric is no-reference (niqe, clipiqa)",
+    )
     p.add_argument("pred", nargs="?", help="prediction (SR) image or folder")
     p.add_argument("--metrics", help="comma-separated metric names, e.g. psnr,ssim (see --list)")
     p.add_argument("--out", help="output file: .csv, .jsonl or .ndjson (default: CSV on stdout)")
@@ -66,10 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated stem suffixes of PRED files to ignore when pairing, e.g. _x4,_SR",
     )
+    p.add_argument(
+        "--ref-suffix",
+        default="",
+        help="comma-separated stem suffixes of REF files to ignore when pairing, e.g. _HR",
+    )
     p.add_argument("--amp", action="store_true", help="autocast for metrics declared amp-safe")
     p.add_argument("--maps", metavar="DIR", help="save heatmap PNGs of metrics with maps here")
     p.add_argument("--cmap", default="viridis", choices=sorted(COLORMAPS), help="heatmap colours")
     p.add_argument("--components", action="store_true", help="add composite metrics' components")
+    p.add_argument("--report", metavar="HTML", help="also write an HTML report of the run")
+    p.add_argument(
+        "--report-worst", type=int, default=8, help="worst pairs per metric in --report (8)"
+    )
     p.add_argument(
         "--tws-mix",
         "--tws-weights",
@@ -143,12 +157,13 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
 
 def _config(args: argparse.Namespace) -> ScoreConfig:
     _check_numbers(args)
-    if not args.ref or not args.pred:
-        raise UsageError("REF and PRED are required (or use --list)")
+    if not args.ref:
+        raise UsageError("REF and PRED are required (PRED alone for no-reference metrics)")
     names, opts = _metric_options(args)
+    ref, pred = (args.ref, args.pred) if args.pred else (None, args.ref)
     return ScoreConfig(
-        ref=args.ref,
-        pred=args.pred,
+        ref=ref,
+        pred=pred,
         metrics=names,
         options=opts,
         out=args.out,
@@ -160,10 +175,13 @@ def _config(args: argparse.Namespace) -> ScoreConfig:
         overwrite=args.overwrite,
         resize_pred_to_ref=args.resize_pred_to_ref,
         pred_suffixes=[s for s in args.pred_suffix.split(",") if s],
+        ref_suffixes=[s for s in args.ref_suffix.split(",") if s],
         amp=args.amp,
         maps=args.maps,
         cmap=args.cmap,
         components=args.components,
+        report=args.report,
+        report_worst=args.report_worst,
     )
 
 

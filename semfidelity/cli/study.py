@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from semfidelity.pairs import discover_pairs
+from semfidelity.scoring.pairs import discover_pairs
 from semfidelity.training.study import mos_from_votes
 from semfidelity.training.study_app import StudyStore, build_items, export_votes
 

@@ -34,7 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", required=True, help="validation pair CSV")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--backbone", choices=("imagenet", "clip"), default=d.backbone)
-    p.add_argument("--depth", type=int, default=d.depth, help="ResNet-50 stages used, 1..4 (4)")
+    p.add_argument(
+        "--depth",
+        type=int,
+        default=d.depth,
+        help="residual stages used, 1..4: stem + layer1..layerDEPTH (2, the thesis' best model)",
+    )
+    p.add_argument(
+        "--head",
+        choices=("thesis", "lpips"),
+        default=d.head,
+        help="clip_lpips heads: 'thesis' (linear layer on the raw per-stage MSE; default) or "
+        "'lpips' (non-negative weights on unit-normalised differences)",
+    )
+    p.add_argument(
+        "--form",
+        choices=("change", "thesis"),
+        default=d.form,
+        help="clu decoder: 'change' (abs. normalised differences -> change probability; default) "
+        "or 'thesis' (raw squared-error maps -> similarity map)",
+    )
     p.add_argument(
         "--backbone-weights",
         default=None,
@@ -78,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out=args.out,
         backbone=args.backbone,
         depth=args.depth,
+        head=args.head,
+        form=args.form,
         backbone_weights=args.backbone_weights,
         epochs=args.epochs,
         lr=args.lr,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["unit_normalize", "squared_feature_diff", "upsample_to"]
+__all__ = ["unit_normalize", "squared_feature_diff", "raw_squared_diff", "upsample_to"]
 
 
 def unit_normalize(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -27,6 +27,15 @@ def unit_normalize(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
 def squared_feature_diff(fp: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
     """``(unit_normalize(fp) - unit_normalize(ft)) ** 2``; ``ft`` may have batch 1."""
     return (unit_normalize(fp) - unit_normalize(ft)).pow(2)
+
+
+def raw_squared_diff(fp: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
+    """``(fp - ft) ** 2`` of the raw (not normalised) features, float32; ``ft`` may have batch 1.
+
+    Its spatial mean per channel is the per-channel MSE the semantic-fidelity thesis feeds its
+    CLIP-LPIPS heads; the maps themselves are what its CLU decoder reads.
+    """
+    return (fp.float() - ft.float()).pow(2)
 
 
 def upsample_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

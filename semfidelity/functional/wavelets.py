@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from semfidelity.functional.color import rgb_to_luma
+from semfidelity.functional.reduce import per_image_mean, per_image_sum
 
 __all__ = [
     "DWT_MODES",
@@ -227,14 +228,14 @@ def wavelet_similarity(
             mag = band.abs()
             mp, mt = mag[:n], mag[n:]
             if formula == "stable":
-                num = 2.0 * (mp * mt).mean(dim=(1, 2, 3)) + c
-                den = (mp * mp + mt * mt).mean(dim=(1, 2, 3)) + c
+                num = 2.0 * per_image_mean(mp * mt) + c
+                den = per_image_mean(mp * mp + mt * mt) + c
                 ratios.append(num / den.clamp_min(eps))
             else:
-                num = (mp - mt).abs().sum(dim=(1, 2, 3))
-                den = mp.sum(dim=(1, 2, 3)) + mt.sum(dim=(1, 2, 3))
+                num = per_image_sum((mp - mt).abs())
+                den = per_image_sum(mp) + per_image_sum(mt)
                 ratios.append(1.0 - num / (den + eps))
-    return torch.stack(ratios).mean(dim=0)
+    return per_image_mean(torch.stack(ratios, dim=1))
 
 
 def wavelet_similarity_map(

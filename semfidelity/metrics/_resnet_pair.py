@@ -16,7 +16,17 @@ import torch
 from semfidelity.backbones._state import WeightsArg
 from semfidelity.backbones.resnet import FLAVOURS, ResNetFeatures
 
-__all__ = ["trained_config", "companion_weights", "backbone_config", "pair_features"]
+__all__ = [
+    "trained_config",
+    "companion_weights",
+    "backbone_config",
+    "pair_features",
+    "DEFAULT_DEPTH",
+]
+
+#: residual stages used by default: the thesis' best user-study model is R50-ImageNet at depth 2
+#: (Table 1); stages = stem + layer1..layer<depth>
+DEFAULT_DEPTH = 2
 
 
 def trained_config(config: dict[str, Any], channels: list[int]) -> dict[str, Any]:
@@ -47,7 +57,7 @@ def backbone_config(
     backbone: str | None, depth: int | None, config: dict[str, Any] | None, option: str
 ) -> tuple[str, int]:
     """Backbone flavour and depth: explicit options, else the trained file's config, else
-    ``("imagenet", 4)``; a disagreement with the file raises ``ValueError``."""
+    ``("imagenet", DEFAULT_DEPTH)``; a disagreement with the file raises ``ValueError``."""
     config = config or {}
     for name, value in (("backbone", backbone), ("depth", depth)):
         saved = config.get(name)
@@ -57,7 +67,7 @@ def backbone_config(
                 f"drop the option or pass {name}={saved!r}"
             )
     backbone = backbone if backbone is not None else config.get("backbone", "imagenet")
-    depth = depth if depth is not None else config.get("depth", 4)
+    depth = depth if depth is not None else config.get("depth", DEFAULT_DEPTH)
     if backbone not in FLAVOURS:
         raise ValueError(f"backbone: expected one of {sorted(FLAVOURS)}, got {backbone!r}")
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 4:

@@ -10,6 +10,11 @@ Architecture (D = depth; stages s = 0 (stem, /2) .. D (layerD, /2^(D+1)))::
     x ─ 1x1 conv ─ logits (/2) ─ bilinear upsample to H x W ─ sigmoid ─ map in [0, 1]
     score = mean_hw map            (lower is better: less semantic change)
 
+Forms (``CLUDecoder(form=...)``, stored in the decoder file): ``"change"`` (ours, above) and
+``"thesis"``: the decoder reads the raw squared-error maps ``(f_s(pred) - f_s(target))^2`` and
+predicts a *similarity* map S (1 = unchanged), as the thesis' CLU. The metric keeps one
+orientation for both: ``map`` = change = 1 - S, lower is better; ``similarity_map`` gives S.
+
 The decoder must be trained (``semfid-train``, see docs/training.md); there is no default and
 no silently random decoder: :func:`semfidelity.create_metric` raises without ``decoder=``.
 """
@@ -30,7 +35,7 @@ from semfidelity.backbones._state import (
     save_with_config,
 )
 from semfidelity.backbones.resnet import build_resnet_features
-from semfidelity.functional.deep_features import unit_normalize, upsample_to
+from semfidelity.functional.deep_features import raw_squared_diff, unit_normalize, upsample_to
 from semfidelity.metric import Metric
 from semfidelity.metrics._resnet_pair import (
     backbone_config,
@@ -48,9 +53,12 @@ __all__ = [
     "save_decoder",
     "load_decoder",
     "MISSING_DECODER",
+    "FORMS",
 ]
 
 DECODER_FILENAME = "decoder.safetensors"
+#: decoder forms: ours (default) and the thesis'
+FORMS = ("change", "thesis")
 MISSING_DECODER = (
     "decoder: metric 'clu' needs trained decoder weights and none ship with semfidelity; "
     "pass decoder=<file | folder holding decoder.safetensors | manifest id>. "
@@ -70,13 +78,20 @@ class CLUDecoder(nn.Module):
     Args:
         channels: channels of each backbone stage (shallow to deep), e.g.
             ``[64, 256, 512, 1024, 2048]``; at least two stages.
+        form: ``"change"`` (ours: reads ``|u_p - u_t|``, its logits are *change* logits) or
+            ``"thesis"`` (reads the raw squared-difference maps ``(f_p - f_t)^2``, its logits
+            are *similarity* logits, as the thesis' maps). :func:`clu_logits` turns both into
+            change logits.
 
     ``forward(diffs, size)``: ``diffs[s]`` ``(B, C_s, h_s, w_s)`` -> logits ``(B, 1, *size)``.
     No normalisation layers: outputs are batch-invariant in train and eval mode.
     """
 
-    def __init__(self, channels: list[int]) -> None:
+    def __init__(self, channels: list[int], form: str = "change") -> None:
         super().__init__()
+        if form not in FORMS:
+            raise ValueError(f"form: expected one of {FORMS}, got {form!r}")
+        self.form = form
         if len(channels) < 2 or any(not isinstance(c, int) or c < 1 for c in channels):
             raise ValueError(f"channels: expected >= 2 positive ints, got {channels!r}")
         self.channels = list(channels)
@@ -105,9 +120,15 @@ class CLUDecoder(nn.Module):
 
 
 def feature_differences(
-    feats_p: list[torch.Tensor], feats_t: list[torch.Tensor]
+    feats_p: list[torch.Tensor], feats_t: list[torch.Tensor], form: str = "change"
 ) -> list[torch.Tensor]:
-    """``|unit_normalize(f_p) - unit_normalize(f_t)|`` per stage (``feats_t`` may have batch 1)."""
+    """Per-stage decoder inputs (``feats_t`` may have batch 1): ``|unit_normalize(f_p) -
+    unit_normalize(f_t)|`` (``form="change"``) or the thesis' squared-error maps
+    ``(f_p - f_t)^2`` of the raw features (``form="thesis"``)."""
+    if form == "thesis":
+        return [raw_squared_diff(p, t) for p, t in zip(feats_p, feats_t)]
+    if form != "change":
+        raise ValueError(f"form: expected one of {FORMS}, got {form!r}")
     return [(unit_normalize(p) - unit_normalize(t)).abs() for p, t in zip(feats_p, feats_t)]
 
 
@@ -117,21 +138,25 @@ def clu_logits(
     decoder: CLUDecoder,
     size: tuple[int, int],
 ) -> torch.Tensor:
-    """Change logits ``(B, 1, *size)`` from stage features; ``sigmoid`` gives the CLU map."""
-    return decoder(feature_differences(feats_p, feats_t), tuple(size))
+    """Change logits ``(B, 1, *size)`` from stage features; ``sigmoid`` gives the CLU map
+    (1 = changed). A thesis-form decoder's similarity logits are negated: ``sigmoid(-l) =
+    1 - sigmoid(l)``."""
+    logits = decoder(feature_differences(feats_p, feats_t, decoder.form), tuple(size))
+    return -logits if decoder.form == "thesis" else logits
 
 
 def save_decoder(decoder: CLUDecoder, path: str | os.PathLike[str], *, config: dict[str, Any]):
     """Write ``decoder`` (safetensors) with ``config`` (must hold ``backbone`` and ``depth``;
-    ``channels`` is added) as JSON metadata. Returns the path."""
-    return save_with_config(decoder, path, trained_config(config, decoder.channels), "clu_decoder")
+    ``channels`` and ``form`` are added) as JSON metadata. Returns the path."""
+    config = {**trained_config(config, decoder.channels), "form": decoder.form}
+    return save_with_config(decoder, path, config, "clu_decoder")
 
 
 def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, Any]]:
     """Read a decoder written by :func:`save_decoder` (file, or folder with decoder.safetensors)."""
     file = resolve_learned_file(path, DECODER_FILENAME, option="decoder")
     state, config = load_with_config(file, "clu_decoder")
-    decoder = CLUDecoder([int(c) for c in config["channels"]])
+    decoder = CLUDecoder([int(c) for c in config["channels"]], config.get("form", "change"))
     decoder.load_state_dict(state)
     return decoder, config
 
@@ -145,8 +170,10 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[CLUDecoder, dict[str, An
     description="CLU semantic-change probability map (ResNet-50 differences + U-Net decoder)",
     has_map=True,
     amp_safe=True,
-    notes="needs a trained decoder (decoder=...; train with semfid-train, "
-    f"{docs_url('training.md')})",
+    notes="map and score are semantic CHANGE (1 = changed, lower is better) for every decoder; "
+    "a form='thesis' decoder predicts the thesis' similarity maps S (1 = same) and clu reports "
+    "1 - S (m.similarity_map() gives S); needs a trained decoder (decoder=...; train with "
+    f"semfid-train, {docs_url('training.md')})",
 )
 class CLU(Metric):
     """CLU map and score (mean of the map). Options:
@@ -197,7 +224,12 @@ class CLU(Metric):
                 f"decoder: channels {self.decoder.channels} do not match the {flavour} backbone "
                 f"at depth {depth} ({self.backbone.channels})"
             )
-        self.config = {"backbone": flavour, "depth": depth, "channels": self.backbone.channels}
+        self.config = {
+            "backbone": flavour,
+            "depth": depth,
+            "channels": self.backbone.channels,
+            "form": self.decoder.form,
+        }
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         feats_p, feats_t = pair_features(self.backbone, pred, target)
@@ -209,3 +241,8 @@ class CLU(Metric):
     def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
         m = self.compute_map(pred, target)
         return m.mean(dim=(1, 2, 3)), m
+
+    def similarity_map(self, pred, target) -> torch.Tensor:
+        """``1 - map``: semantic similarity ``(B, 1, H, W)`` in [0, 1], 1 = unchanged (the
+        orientation of the thesis' CLU maps; for a thesis-form decoder, its own output)."""
+        return 1.0 - self.map(pred, target)

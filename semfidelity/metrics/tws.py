@@ -1,10 +1,10 @@
-"""TWS (Trustworthiness Score) and its semantic term ``clip_sim``.
+"""TWS (Trustworthiness Score): semantic + edge + wavelet terms, scores and maps.
 
 TWS (Korkmaz, Tekalp, Dogan, IEEE TCSVT 2025) combines CLIP semantic similarity, SSIM on edge
 maps and a multi-level wavelet term; higher = more trustworthy. The paper gives no formulas;
 ours (every constant an option) are in ``docs/metrics/tws.md``:
 
-    semantic = clamp(cos(E(pred), E(target)), 0, 1)        E = open_clip image encoder
+    semantic = pooled rescaled CLIP similarity (whole image + regions; metrics/clip_sim.py)
     edge     = edge_ssim(pred, target)                      SSIM of Sobel maps of luma
     wavelet  = wavelet_similarity(pred, target)             stabilised |detail| agreement
     tws      = w_sem * semantic + w_edge * edge + w_wav * wavelet,  mix (w_sem, w_edge, w_wav)
@@ -13,29 +13,31 @@ ours (every constant an option) are in ``docs/metrics/tws.md``:
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from semfidelity._docs import docs_url
-from semfidelity.backbones.clip import ClipEncoder, clip_weight_id
+from semfidelity.backbones.clip import clip_weight_id
 from semfidelity.functional.color import rgb_to_luma
-from semfidelity.functional.edges import edge_ssim
-from semfidelity.functional.wavelets import WAVELET_K, check_wavelet_formula, wavelet_similarity
-from semfidelity.metric import Metric
-from semfidelity.metrics._checks import check_edge_option, check_wavelet_options
-from semfidelity.metrics._tws_mix import (
-    normalise_tws_mix,
-    normalise_tws_weights,
-    parse_tws_mix,
-    parse_tws_weights,
+from semfidelity.functional.edges import edge_map, edge_ssim
+from semfidelity.functional.ssim import ssim_map
+from semfidelity.functional.wavelets import (
+    WAVELET_K,
+    check_wavelet_formula,
+    wavelet_similarity,
+    wavelet_similarity_map,
 )
+from semfidelity.metrics._checks import check_edge_option, check_wavelet_options
+from semfidelity.metrics.clip_sim import _CLIP_OPTIONS_DOC, ClipSemantic, ClipSim
 from semfidelity.registry import register_metric
 
 __all__ = [
-    "ClipSim",
+    "ClipSim",  # defined in metrics/clip_sim.py; re-exported for its old import path
     "TWS",
     "parse_tws_mix",
     "normalise_tws_mix",
@@ -44,126 +46,62 @@ __all__ = [
 ]
 
 _DEFAULT_MIX = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
-_VIEWS = ("global", "tiles")
 
 
-def _check_grid(clip_grid: Sequence[int]) -> tuple[int, int]:
-    if isinstance(clip_grid, int):
-        clip_grid = (clip_grid, clip_grid)
-    if (
-        not isinstance(clip_grid, Sequence)
-        or len(clip_grid) != 2
-        or not all(isinstance(v, int) and v >= 1 for v in clip_grid)
-        or tuple(clip_grid) == (1, 1)
-    ):
+def normalise_tws_mix(mix: Sequence[float]) -> tuple[float, float, float]:
+    """Validate ``(w_sem, w_edge, w_wav)`` (finite, >= 0, positive sum) and scale to sum 1."""
+    if isinstance(mix, str) or not isinstance(mix, Sequence):
+        raise TypeError(
+            f"mix: expected a sequence of 3 numbers (semantic, edge, wavelet), "
+            f"got {type(mix).__name__}; use parse_tws_mix for strings"
+        )
+    if len(mix) != 3:
         raise ValueError(
-            f"clip_grid: expected (rows, cols) of positive ints, not (1, 1), got {clip_grid!r}"
+            f"mix: expected 3 numbers (semantic, edge, wavelet), got {len(mix)}: {tuple(mix)!r}"
         )
-    return int(clip_grid[0]), int(clip_grid[1])
-
-
-class _ClipSemantic(Metric):
-    """Shared CLIP part of ``clip_sim`` and ``tws``: the semantic term with broadcasting."""
-
-    def _init_clip(
-        self,
-        clip_model: str,
-        clip_pretrained: str,
-        clip_weights: str | os.PathLike[str] | None,
-        clip_view: str,
-        clip_grid: Sequence[int],
-        build: bool = True,
-    ) -> None:
-        if clip_view not in _VIEWS:
-            raise ValueError(f"clip_view: expected one of {_VIEWS}, got {clip_view!r}")
-        self.clip_view = clip_view
-        self.clip_grid = _check_grid(clip_grid)
-        self.clip = (
-            ClipEncoder(clip_model, clip_pretrained, weights=clip_weights) if build else None
+    try:
+        w = tuple(float(x) for x in mix)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"mix: expected numbers, got {tuple(mix)!r}") from exc
+    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
+        raise ValueError(
+            f"mix: expected 3 finite non-negative numbers with a positive sum, got {w!r}"
         )
-
-    def _embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Global ``(B, D)`` and, in tiles view, per-tile ``(B, k, D)`` unit-norm embeddings."""
-        pixels = self.clip.preprocess(images)
-        tiles = None
-        if self.clip_view == "tiles":
-            h, w = images.shape[-2:]
-            rows, cols = self.clip_grid
-            if h < rows or w < cols:
-                raise ValueError(
-                    f"pred: image of size {h}x{w} is smaller than clip_grid {self.clip_grid}"
-                )
-            tiles = self.clip.tile_pixels(images, self.clip_grid)
-            pixels = torch.cat([pixels, tiles.flatten(0, 1)])
-        emb = self.clip.encode(pixels)  # float32 even when the encoder runs under autocast
-        b = images.shape[0]
-        if tiles is None:
-            return emb, None
-        return emb[:b], emb[b:].view(b, tiles.shape[1], -1)
-
-    def semantic(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``clamp(cos(E(pred), E(target)), 0, 1)``, ``(B,)`` float32; target batch 1 broadcasts.
-
-        The target (batch 1 or B) is embedded once, without a graph. In tiles view the score is
-        the mean of the global cosine and the mean per-tile cosine (each clamped to [0, 1]).
-        """
-        with torch.no_grad():
-            t_glob, t_tiles = self._embed(target)
-        p_glob, p_tiles = self._embed(pred)
-        cos = (p_glob * t_glob).sum(dim=-1).clamp(0.0, 1.0)
-        if p_tiles is None:
-            return cos
-        tile_cos = (p_tiles * t_tiles).sum(dim=-1).clamp(0.0, 1.0).mean(dim=1)
-        return 0.5 * (cos + tile_cos)
+    s = sum(w)
+    return (w[0] / s, w[1] / s, w[2] / s)
 
 
-@register_metric(
-    "clip_sim",
-    lower_better=False,
-    score_range=(0.0, 1.0),
-    differentiable=True,
-    min_size=1,
-    weights=(clip_weight_id("ViT-B-32", "openai"),),
-    description="CLIP image-image cosine similarity (TWS semantic term), clamped to [0, 1]",
-    amp_safe=True,
-)
-class ClipSim(_ClipSemantic):
-    """CLIP intra-modal cosine ``clamp(cos(E(pred), E(target)), 0, 1)``; higher is better.
+def parse_tws_mix(text: str) -> tuple[float, float, float]:
+    """Parse ``"a,b,c"`` (semantic, edge, wavelet) into a normalised TWS mix.
 
-    Options: ``clip_model`` ("ViT-B-32"), ``clip_pretrained`` ("openai"), ``clip_weights``
-    (None = manifest weight, a path, or "random"), ``clip_view`` ("global" | "tiles"),
-    ``clip_grid`` ((2, 2) tiles). ``amp_safe``: under ``torch.autocast`` the encoder runs in
-    half precision while the cosine is computed in float32.
-
-    Example:
-        >>> import torch, semfidelity
-        >>> # clip_weights="random" keeps the example offline; the default loads pinned CLIP weights
-        >>> clip_sim = semfidelity.create_metric("clip_sim", device="cpu", clip_weights="random")
-        >>> x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-        >>> torch.allclose(clip_sim(x, x), torch.ones(2), atol=1e-5)
-        True
-
-    References:
-        Radford et al., "Learning transferable visual models from natural language supervision",
-        ICML 2021. arXiv:2103.00020
+    >>> parse_tws_mix("2,1,1")
+    (0.5, 0.25, 0.25)
     """
+    if not isinstance(text, str):
+        raise TypeError(f"mix: expected a string 'a,b,c', got {type(text).__name__}")
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise ValueError(
+            f"mix: expected three comma-separated numbers 'semantic,edge,wavelet' "
+            f"(e.g. '0.5,0.25,0.25'), got {text!r}"
+        ) from exc
+    return normalise_tws_mix(values)
 
-    def __init__(
-        self,
-        *,
-        clip_model: str = "ViT-B-32",
-        clip_pretrained: str = "openai",
-        clip_weights: str | os.PathLike[str] | None = None,
-        clip_view: str = "global",
-        clip_grid: Sequence[int] = (2, 2),
-        device=None,
-        as_loss: bool = False,
-    ) -> None:
-        super().__init__(device=device, as_loss=as_loss)
-        self._init_clip(clip_model, clip_pretrained, clip_weights, clip_view, clip_grid)
 
-    def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.semantic(pred, target)
+def normalise_tws_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+    """Deprecated name of :func:`normalise_tws_mix`."""
+    warnings.warn(
+        "normalise_tws_weights is deprecated; use normalise_tws_mix", DeprecationWarning, 2
+    )
+    return normalise_tws_mix(weights)
+
+
+def parse_tws_weights(text: str) -> tuple[float, float, float]:
+    """Deprecated name of :func:`parse_tws_mix`."""
+    warnings.warn("parse_tws_weights is deprecated; use parse_tws_mix", DeprecationWarning, 2)
+    return parse_tws_mix(text)
 
 
 @register_metric(
@@ -175,23 +113,25 @@ class ClipSim(_ClipSemantic):
     weights=(clip_weight_id("ViT-B-32", "openai"),),
     description="Trustworthiness Score: CLIP semantic + edge SSIM + wavelet similarity",
     has_components=True,
+    has_map=True,
     amp_safe=True,
     notes=f"formula details are ours (the paper publishes none): see {docs_url('metrics/tws.md')}",
 )
-class TWS(_ClipSemantic):
-    """Trustworthiness Score in [0, 1], higher = more trustworthy.
+class TWS(ClipSemantic):
+    __doc__ = f"""Trustworthiness Score in [0, 1], higher = more trustworthy.
 
     ``tws = w_sem * semantic + w_edge * edge + w_wav * wavelet`` (the mix normalised to sum 1).
-    :meth:`components` returns ``semantic``, ``edge``, ``wavelet`` and ``tws``, each ``(B,)``.
-    A component with weight 0 is not computed by the score call.
+    :meth:`components` returns ``semantic``, ``edge``, ``wavelet`` and ``tws``, each ``(B,)``;
+    :meth:`map` the ``(B, 1, H, W)`` trust map (low = untrustworthy) and
+    :meth:`components_map` one map per term. A term with weight 0 is not built: with
+    ``mix=(0, 1, 1)`` no CLIP weights are loaded and ``semantic`` is absent.
 
-    Options: the CLIP options of ``clip_sim``; ``edge`` ("sobel", or "canny": not
-    differentiable), ``wavelet`` ("haar", any discrete PyWavelets family), ``levels`` (3),
-    ``wavelet_formula`` ("stable", or "ratio": the earlier unstabilised term),
-    ``wavelet_k`` (0.015, the stabilising constant of "stable"),
+    {_CLIP_OPTIONS_DOC}
+    Edge and wavelet: ``edge`` ("sobel", or "canny": not differentiable), ``wavelet`` ("haar",
+    any discrete PyWavelets family), ``levels`` (3), ``wavelet_formula`` ("stable", or "ratio":
+    the earlier unstabilised term), ``wavelet_k`` (0.015, the stabilising constant of "stable"),
     ``mix`` ((1/3, 1/3, 1/3), order semantic, edge, wavelet; ``weights`` is its deprecated
-    name). A term with weight 0 is not built: ``mix=(0, 1, 1)`` loads no CLIP weights and its
-    components have no "semantic".
+    name).
 
     Example:
         >>> import torch, semfidelity
@@ -217,8 +157,12 @@ class TWS(_ClipSemantic):
         clip_model: str = "ViT-B-32",
         clip_pretrained: str = "openai",
         clip_weights: str | os.PathLike[str] | None = None,
-        clip_view: str = "global",
-        clip_grid: Sequence[int] = (2, 2),
+        clip_view: str = "whole",
+        clip_grid: Any = None,
+        clip_pooling: str = "pnorm",
+        clip_p: float = 4.0,
+        semantic_scale: str = "floor",
+        clip_encoder: Any = None,
         edge: str = "sobel",
         wavelet: str = "haar",
         levels: int = 3,
@@ -243,8 +187,9 @@ class TWS(_ClipSemantic):
         self.mix = normalise_tws_mix(mix)
         # A semantic weight of 0: CLIP is never run, so it is neither built nor loaded.
         self._init_clip(
-            clip_model, clip_pretrained, clip_weights, clip_view, clip_grid, self.mix[0] > 0
-        )
+            clip_model, clip_pretrained, clip_weights, clip_view, clip_grid, clip_pooling,
+            clip_p, semantic_scale, clip_encoder, build=self.mix[0] > 0,
+        )  # fmt: skip
 
     @property
     def weights(self) -> tuple[float, float, float]:
@@ -260,7 +205,7 @@ class TWS(_ClipSemantic):
     def extra_repr(self) -> str:
         w = ", ".join(f"{x:.4g}" for x in self.mix)
         return (
-            f"{super().extra_repr()}, clip_view={self.clip_view!r}, edge={self.edge!r}, "
+            f"{super().extra_repr()}, edge={self.edge!r}, "
             f"wavelet={self.wavelet!r}, levels={self.levels}, mix=({w})"
         )
 
@@ -308,3 +253,45 @@ class TWS(_ClipSemantic):
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         names = [n for w, n in zip(self.mix, ("semantic", "edge", "wavelet"), strict=True) if w]
         return self._combine(self._terms(pred, target, names))
+
+    # ------------------------------------------------------------------ maps
+    def _component_maps(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Term maps (and the total) and, when CLIP is built, the pooled semantic score."""
+        size = pred.shape[-2:]
+        with torch.autocast(device_type=pred.device.type, enabled=False):
+            edge = ssim_map(
+                edge_map(pred, edge=self.edge), edge_map(target, edge=self.edge), full=True
+            ).clamp(0.0, 1.0)
+            wav = wavelet_similarity_map(
+                pred, target, wavelet=self.wavelet, levels=self.levels, k=self.wavelet_k
+            )
+        maps = {"edge": edge.expand(pred.shape[0], 1, *size), "wavelet": wav}
+        scores = None
+        if self.clip is not None:
+            scores, maps["semantic"] = self.semantic_and_map(pred, target)
+        maps["tws"] = self._combine(maps)
+        return maps, scores
+
+    def compute_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self._component_maps(pred, target)[0]["tws"]
+
+    def compute_score_and_map(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        maps, semantic = self._component_maps(pred, target)  # CLIP runs once for both
+        names = [n for w, n in zip(self.mix[1:], ("edge", "wavelet"), strict=True) if w]
+        parts = self._terms(pred, target, names)
+        if semantic is not None:
+            parts["semantic"] = semantic
+        return self._combine(parts), maps["tws"]
+
+    def components_map(self, pred: Any, target: Any) -> dict[str, torch.Tensor]:
+        """Per-term trust maps ``{"semantic", "edge", "wavelet", "tws"}``, each ``(B, 1, H, W)``
+        in [0, 1], higher = more trustworthy; ``"tws"`` is :meth:`map`. Fixed scale: 0 is "no
+        agreement", 1 "identical" (``semantic``: per region, against the encoder's floor;
+        ``edge``: local SSIM of Sobel maps; ``wavelet``: local stabilised detail agreement)."""
+        p, t = self.prepare(pred, target)
+        with self._grad_context(p):
+            return self._component_maps(p, t)[0]

@@ -35,9 +35,12 @@ def _autocast(job: Job, metric: Metric):
 
 
 def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
-    """Scores (B,), components {col: (B,)} and maps (B,1,H,W) or None for one batch."""
+    """Scores (B,), components {col: (B,)} and maps {folder: (B,1,H,W)} or None for one batch."""
     metric = job.metrics[name]
+    if not metric.requires_reference:
+        ref = None  # no-reference metrics score the prediction alone
     want_map = bool(job.config.maps) and metric.has_map
+    term_maps = want_map and hasattr(metric, "components_map")  # tws: total + one map per term
     with torch.no_grad(), _autocast(job, metric):
         comps: dict[str, torch.Tensor] = {}
         maps = None
@@ -45,20 +48,29 @@ def _run_metric(job: Job, name: str, pred: torch.Tensor, ref: torch.Tensor):
             parts = metric.components(pred, ref)
             comps = {f"{name}.{k}": v.float() for k, v in parts.items() if k != name}
             scores = parts[name].float() if name in parts else metric(pred, ref)
-            maps = metric.map(pred, ref) if want_map else None
-        elif want_map:  # one forward pass for both (Metric.score_and_map)
-            scores, maps = metric.score_and_map(pred, ref)
+        elif want_map and not term_maps:  # one forward pass for both (Metric.score_and_map)
+            scores, single = metric.score_and_map(pred, ref)
+            maps = {name: single}
         else:
             scores = metric(pred, ref)
+        if term_maps:
+            parts = metric.components_map(pred, ref)
+            maps = {(name if k == name else f"{name}.{k}"): v for k, v in parts.items()}
+        elif want_map and maps is None:
+            maps = {name: metric.map(pred, ref)}
     return scores, comps, maps
 
 
-def _save_maps(job: Job, name: str, keys: list[str], maps: torch.Tensor) -> None:
+def _save_maps(job: Job, name: str, keys: list[str], maps: dict[str, torch.Tensor]) -> None:
+    # A fixed scale for every map of a metric: its score range (e.g. [0, 1] for tws), so that
+    # colours compare across images; the colour bar in each PNG labels it.
     lo, hi = job.metrics[name].score_range
     vmin = lo if math.isfinite(lo) else None
     vmax = hi if math.isfinite(hi) else None
-    for key, m in zip(keys, maps.float().cpu()):
-        save_heatmap(m, Path(job.config.maps) / name / f"{key}.png", job.config.cmap, vmin, vmax)
+    for folder, values in maps.items():
+        for key, m in zip(keys, values.float().cpu()):
+            path = Path(job.config.maps) / folder / f"{key}.png"
+            save_heatmap(m, path, job.config.cmap, vmin, vmax)
 
 
 def _score_metric(
@@ -103,7 +115,8 @@ def score_batch(job: Job, batch: list[dict]) -> list[dict]:
     rows = []
     for item in batch:
         pair = job.todo[item["index"]]
-        row: dict[str, Any] = {"key": pair.key, "ref": str(pair.ref), "pred": str(pair.pred)}
+        ref = str(pair.ref) if job.config.ref is not None else ""
+        row: dict[str, Any] = {"key": pair.key, "ref": ref, "pred": str(pair.pred)}
         row.update({c: None for c in job.columns[3:]})
         row["_errors"] = []
         if item["reason"]:

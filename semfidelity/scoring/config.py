@@ -23,7 +23,8 @@ class ScoreConfig:
     """One scoring run: the flags of ``semfid-score`` (docs/cli.md), already parsed.
 
     Attributes:
-        ref, pred: reference and prediction image or folder.
+        ref, pred: reference and prediction image or folder; ``ref=None`` is a no-reference
+            run (every metric must have ``requires_reference=False``; rows have ``ref`` "").
         metrics: registry names, lower case, in column order.
         options: per-metric options for :func:`semfidelity.create_metric`
             (``{"ssim": {"y_channel": True}}``).
@@ -34,13 +35,16 @@ class ScoreConfig:
         resume, overwrite: continue ``out`` (skipping rows present) or replace it.
         resize_pred_to_ref: resize predictions to the reference size instead of failing.
         pred_suffixes: stem suffixes of prediction files ignored when pairing.
+        ref_suffixes: stem suffixes of reference files ignored when pairing.
         amp: autocast the metrics declared amp-safe.
         maps: folder for heatmap PNGs of the metrics with maps, or ``None``.
         cmap: heatmap colour map.
         components: add the components of composite metrics as columns.
+        report: write the HTML report of the run here (``.html``), or ``None``.
+        report_worst: gallery pairs per metric in the report.
     """
 
-    ref: str
+    ref: str | None
     pred: str
     metrics: list[str]
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -53,7 +57,10 @@ class ScoreConfig:
     overwrite: bool = False
     resize_pred_to_ref: bool = False
     pred_suffixes: list[str] = field(default_factory=list)
+    ref_suffixes: list[str] = field(default_factory=list)
     amp: bool = False
     maps: str | None = None
     cmap: str = "viridis"
     components: bool = False
+    report: str | None = None
+    report_worst: int = 8

@@ -116,8 +116,9 @@ class PairDataset(torch.utils.data.Dataset):
         item: dict[str, Any] = {"index": i, "key": pair.key, "reason": "", "error": ""}
         empty = torch.empty(0, dtype=torch.uint8)
         try:
-            ref = decode_image(pair.ref)
             pred = decode_image(pair.pred)
+            # a no-reference run pairs each prediction with itself: decode it once
+            ref = pred if pair.ref == pair.pred else decode_image(pair.ref)
         except DecodeError as exc:
             return {**item, "ref": empty, "pred": empty, "reason": exc.reason, "error": str(exc)}
         if ref.shape[-2:] != pred.shape[-2:]:

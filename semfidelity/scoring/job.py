@@ -14,6 +14,7 @@ import torch
 
 from semfidelity.factory import create_metric
 from semfidelity.metric import Metric, resolve_device
+from semfidelity.registry import get_spec
 from semfidelity.scoring.config import BASE_COLUMNS, ScoreConfig, UsageError
 from semfidelity.scoring.pairs import Pair, PairingResult, discover_pairs
 from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
@@ -95,17 +96,34 @@ def prepare(config: ScoreConfig) -> Job:
             raise UsageError(str(exc)) from None
     elif config.resume:
         raise UsageError("--resume needs --out")
+    if config.report is not None and not config.report.lower().endswith((".html", ".htm")):
+        raise UsageError(f"--report: expected a file ending in .html, got {config.report!r}")
+    if config.report_worst < 0:
+        raise UsageError(f"--report-worst: expected >= 0, got {config.report_worst}")
     if config.resume and config.overwrite:
         raise UsageError("give --resume or --overwrite, not both")
+    if config.ref is None:
+        needs = [n for n in config.metrics if get_spec(n).requires_reference]
+        if needs:
+            raise UsageError(
+                f"REF is required: {', '.join(needs)} compare against a reference; give "
+                f"REF PRED, or only no-reference metrics (e.g. niqe, clipiqa) with PRED alone"
+            )
     try:
-        pairing = discover_pairs(config.ref, config.pred, config.pred_suffixes)
+        # A no-reference run pairs every prediction with itself (decoded once).
+        pairing = discover_pairs(
+            config.ref or config.pred, config.pred, config.pred_suffixes, config.ref_suffixes
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not pairing.pairs:
         raise UsageError(
             f"no pairs found between {config.ref!r} and {config.pred!r} "
-            f"({len(pairing.unmatched_ref)} unmatched references, "
-            f"{len(pairing.unmatched_pred)} unmatched predictions)"
+            f"({len(pairing.unmatched_ref)} unmatched references, e.g. "
+            f"{pairing.unmatched_ref[:3]}; {len(pairing.unmatched_pred)} unmatched predictions, "
+            f"e.g. {pairing.unmatched_pred[:3]}). Files pair by relative folder and stem; if "
+            "names differ by a suffix, strip it with --pred-suffix (e.g. _x4,_SR) and/or "
+            "--ref-suffix (e.g. _HR,_BSRGAN)"
         )
     metrics = build_metrics(config, device)
     columns = list(BASE_COLUMNS)

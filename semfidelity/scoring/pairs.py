@@ -10,6 +10,9 @@ The rule (also in docs/cli.md, "Pairing"):
 * ``pred_suffixes`` (CLI ``--pred-suffix _x4,_SR``): a prediction stem ending in one of these
   suffixes is matched after removing it, so ``pred/b_x4.png`` pairs with ``ref/b.png``. An exact
   stem match wins over a suffix match.
+* ``ref_suffixes`` (CLI ``--ref-suffix _BSRGAN``): the same for reference stems, so names that
+  differ by a method suffix on both sides pair (``ref/Lincoln_BSRGAN.png`` with
+  ``pred/Lincoln_ESRGAN.png`` given ``--ref-suffix _BSRGAN --pred-suffix _ESRGAN``).
 * Two files of one folder that map to the same key (``b.png`` and ``b.jpg``; or ``b.png`` and
   ``b_x4.png`` with ``--pred-suffix _x4``) are ambiguous: the key is reported as a duplicate by
   name and not scored. Files without a partner are reported as unmatched by name.
@@ -99,7 +102,10 @@ def _index(
 
 
 def discover_pairs(
-    ref: str | os.PathLike, pred: str | os.PathLike, pred_suffixes: Sequence[str] = ()
+    ref: str | os.PathLike,
+    pred: str | os.PathLike,
+    pred_suffixes: Sequence[str] = (),
+    ref_suffixes: Sequence[str] = (),
 ) -> PairingResult:
     """Pair the files of ``ref`` and ``pred`` (two files, or two folders; see module doc).
 
@@ -119,8 +125,10 @@ def discover_pairs(
         )
     if ref_p.is_file():
         return PairingResult(pairs=[Pair(key=ref_p.stem, ref=ref_p, pred=pred_p)])
-    ref_index, ref_dups = _index(_image_files(ref_p), (), None)
-    pred_index, pred_dups = _index(_image_files(pred_p), tuple(pred_suffixes), set(ref_index))
+    pred_files = _image_files(pred_p)
+    raw_pred_keys = {_key(rel, rel.stem) for rel in pred_files}
+    ref_index, ref_dups = _index(_image_files(ref_p), tuple(ref_suffixes), raw_pred_keys)
+    pred_index, pred_dups = _index(pred_files, tuple(pred_suffixes), set(ref_index))
     dups = {k: [f"REF/{n}" for n in v] for k, v in ref_dups.items()}
     for k, v in pred_dups.items():
         dups.setdefault(k, []).extend(f"PRED/{n}" for n in v)

@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from semfidelity._version import __version__
 from semfidelity.registry import get_spec
 from semfidelity.scoring.report_media import diff_map, histogram_svg, jpeg_data_uri, load_rgb
 from semfidelity.weights.manifest import get_entry
@@ -54,7 +54,7 @@ def _num(value: Any) -> float | None:
 
 def _version(pkg: str) -> str:
     if pkg == "semfidelity":  # also right for a source checkout that was never pip-installed
-        return str(getattr(sys.modules.get("semfidelity"), "__version__", "unknown"))
+        return __version__
     try:
         return importlib.metadata.version(pkg)
     except importlib.metadata.PackageNotFoundError:
@@ -86,6 +86,8 @@ def _metric_info(col: str) -> dict[str, Any]:
 
 
 def _rel_href(path: str, base: Path) -> str:
+    if not path:  # no-reference rows have no reference file
+        return ""
     p = Path(path)
     if not p.is_absolute():
         p = Path.cwd() / p
@@ -106,24 +108,36 @@ def _images(
     rows_by_key: dict[str, dict], gallery: dict[str, list[str]], maps_dir: Path | None, side: int
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for metric, keys in gallery.items():
         for key in keys:
             row = rows_by_key[key]
             if key not in out:
-                entry: dict[str, Any] = {"maps": {}}
+                entry: dict[str, Any] = {"maps": {}, "bars": {}}
                 try:
-                    ref, pred = load_rgb(row["ref"]), load_rgb(row["pred"])
-                    entry["ref"] = jpeg_data_uri(ref, side)
+                    pred = load_rgb(row["pred"])
                     entry["pred"] = jpeg_data_uri(pred, side)
-                    diff, peak = diff_map(ref, pred)
-                    entry["diff"], entry["diff_max"] = jpeg_data_uri(diff, side), peak
+                    sizes[key] = pred.size
+                    if row.get("ref"):  # else a no-reference run: the prediction alone
+                        ref = load_rgb(row["ref"])
+                        entry["ref"] = jpeg_data_uri(ref, side)
+                        diff, peak, bar = diff_map(ref, pred)
+                        entry["diff"], entry["diff_max"] = jpeg_data_uri(diff, side), peak
+                        entry["diff_bar"] = jpeg_data_uri(bar, side, like=ref.size)
+                        sizes[key] = ref.size
                 except (OSError, ValueError) as exc:
                     logger.warning("report: cannot read the images of %s: %s", key, exc)
                     entry["missing"] = f"{type(exc).__name__}: {exc}"
                 out[key] = entry
             own = maps_dir / metric / f"{key}.png" if maps_dir else None
             if own is not None and own.is_file() and "missing" not in out[key]:
-                out[key]["maps"][metric] = jpeg_data_uri(load_rgb(own), side)
+                w, h = sizes[key]
+                m = load_rgb(own)
+                if m.height == h and m.width > w:  # a saved map carries its colour bar on the right
+                    bar = m.crop((w, 0, m.width, h))
+                    out[key]["bars"][metric] = jpeg_data_uri(bar, side, like=(w, h))
+                    m = m.crop((0, 0, w, h))  # the map alone: it zooms in step with the images
+                out[key]["maps"][metric] = jpeg_data_uri(m, side)
     return out
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
-from semfidelity.scoring.heatmap import colorize
+from semfidelity.scoring.heatmap import colorbar, colorize
 
 __all__ = ["jpeg_data_uri", "load_rgb", "diff_map", "histogram_svg"]
 
@@ -32,12 +32,18 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
         return img.convert("RGB")
 
 
-def jpeg_data_uri(img: Image.Image, max_side: int, quality: int = 85) -> str:
-    """``img`` shrunk to at most ``max_side`` pixels a side, as a ``data:image/jpeg`` URI."""
+def jpeg_data_uri(
+    img: Image.Image, max_side: int, quality: int = 85, like: tuple[int, int] | None = None
+) -> str:
+    """``img`` shrunk to at most ``max_side`` pixels a side, as a ``data:image/jpeg`` URI.
+
+    With ``like`` (a ``(width, height)``), ``img`` is shrunk by the factor that brings an image
+    of that size to ``max_side`` (a colour bar keeps the scale of the map it belongs to).
+    """
     if max_side < 1:
         raise ValueError(f"max_side: expected >= 1, got {max_side}")
     img = img.convert("RGB")
-    scale = max_side / max(img.size)
+    scale = max_side / max(like or img.size)
     if scale < 1:
         size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
         img = img.resize(size, Image.Resampling.LANCZOS)
@@ -48,11 +54,12 @@ def jpeg_data_uri(img: Image.Image, max_side: int, quality: int = 85) -> str:
 
 def diff_map(
     ref: Image.Image, pred: Image.Image, cmap: str = "viridis"
-) -> tuple[Image.Image, float]:
+) -> tuple[Image.Image, float, Image.Image]:
     """Colour map of the per-pixel mean absolute difference |pred - ref| in [0, 1].
 
-    Scaled from 0 to the image's own maximum difference (returned), so faint errors show.
-    A prediction of another size is resized to the reference first.
+    Scaled from 0 to the image's own maximum difference, so faint errors show; returns the
+    map, that maximum and the map's colour bar. A prediction of another size is resized to the
+    reference first.
     """
     if pred.size != ref.size:
         pred = pred.resize(ref.size, Image.Resampling.BICUBIC)
@@ -60,7 +67,9 @@ def diff_map(
     b = np.asarray(pred, dtype=np.float32) / 255.0
     diff = np.abs(a - b).mean(axis=2)
     peak = float(diff.max())
-    return Image.fromarray(colorize(diff, cmap, 0.0, peak if peak > 0 else 1.0)), peak
+    top = peak if peak > 0 else 1.0
+    bar = Image.fromarray(colorbar(diff.shape[0], cmap, 0.0, top))
+    return Image.fromarray(colorize(diff, cmap, 0.0, top)), peak, bar
 
 
 def histogram_svg(

@@ -21,6 +21,7 @@ from semfidelity.scoring.batches import score_all
 from semfidelity.scoring.config import ScoreConfig, UsageError
 from semfidelity.scoring.distributed import DistContext, init_from_env
 from semfidelity.scoring.job import Job, existing_rows, prepare
+from semfidelity.scoring.report import build_report
 from semfidelity.scoring.scorefile import header_line, write_sorted
 from semfidelity.scoring.summary import write_summary
 
@@ -65,7 +66,9 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         rows: list[dict] = []
         score_all(job, stdout, keep=rows)
         stdout.flush()
-        return write_summary(job.columns, job.pairing, rows, stderr)
+        failed = write_summary(job.columns, job.pairing, rows, stderr)
+        _report(job, rows)
+        return failed
     out = Path(config.out)
     if out.exists() and out.stat().st_size and not (config.resume or config.overwrite):
         raise UsageError(f"--out {str(out)!r} exists; pass --resume to continue it or --overwrite")
@@ -104,7 +107,9 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         keys = [str(r["key"]) for r in kept]
         if keys != sorted(keys):
             write_sorted(out, kept, job.columns, job.fmt)
-        return write_summary(job.columns, job.pairing, kept, stdout)
+        failed = write_summary(job.columns, job.pairing, kept, stdout)
+        _report(job, kept)
+        return failed
     ctx.barrier()
     failed = 0
     if ctx.is_main:
@@ -113,4 +118,20 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         for p in out.parent.glob(out.name + ".rank*.part"):
             p.unlink()
         failed = write_summary(job.columns, job.pairing, rows, stdout)
+        _report(job, rows)
     return int(ctx.broadcast(failed))
+
+
+def _report(job: Job, rows: list[dict]) -> None:
+    """Write ``--report`` (if asked) from the final rows, with the run's settings."""
+    config = job.config
+    if not config.report:
+        return
+    skip = ("metrics", "options", "report", "report_worst")
+    meta = {k: v for k, v in vars(config).items() if k not in skip}
+    meta.update(device=str(job.device), options=config.options, problems=job.pairing.problems)
+    build_report(
+        rows, job.columns, config.report, meta=meta, maps_dir=config.maps,
+        worst_n=config.report_worst,
+    )  # fmt: skip
+    logger.info("report written to %s", config.report)

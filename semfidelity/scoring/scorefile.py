@@ -9,6 +9,13 @@
 
 CSV values are kept as the strings that were written (empty = missing); JSONL values keep their
 JSON types (``null`` = missing). Floats are written with ``repr`` (shortest round-trip form).
+
+Any name a file system allows round-trips: a CSV row with a ``\\r`` in a cell is written fully
+quoted, files are read without newline translation, and JSONL is split on ``\\n`` only (not on
+U+2028, U+0085, ... as ``str.splitlines`` would). CSV text cells (not numbers) starting with
+``=``, ``+``, ``-``, ``@``, a tab or ``\\r`` (a spreadsheet formula) get a leading ``'``, as do
+cells that already start with ``'``; reading removes exactly one leading ``'`` (numbers never
+start with one), so every value round-trips.
 """
 
 from __future__ import annotations
@@ -84,7 +91,8 @@ def read_rows(path: str | os.PathLike, fmt: str) -> tuple[list[str] | None, list
         logger.warning(
             "%s: dropped an incomplete last line (%d bytes) left by an interrupted run", p, dropped
         )
-    text = p.read_text(encoding="utf-8")
+    with open(p, encoding="utf-8", newline="") as fh:  # no newline translation: "\r" is data
+        text = fh.read()
     if not text:
         return None, []
     if fmt == "csv":
@@ -98,10 +106,10 @@ def read_rows(path: str | os.PathLike, fmt: str) -> tuple[list[str] | None, list
                 raise OutputError(
                     f"{str(p)!r} line {n}: expected {len(columns)} fields, got {len(values)}"
                 )
-            rows.append(dict(zip(columns, values)))
+            rows.append(dict(zip(columns, (_csv_unescape(v) for v in values))))
         return columns, rows
     rows = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n")[:-1], start=1):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -112,12 +120,38 @@ def read_rows(path: str | os.PathLike, fmt: str) -> tuple[list[str] | None, list
     return (list(rows[0]) if rows else None), rows
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _csv_value(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         return repr(v)
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _is_number(v):
+        return "'" + v  # a spreadsheet shows it as text, never runs it as a formula
     return str(v)
+
+
+def _is_number(v: str) -> bool:
+    """A score read back from CSV (``"-0.5"``) stays as written; only text is escaped."""
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_unescape(v: str) -> str:
+    return v[1:] if v.startswith("'") else v
+
+
+def _csv_line(values: list[str]) -> str:
+    buf = io.StringIO()
+    # Minimal quoting does not quote "\r" (only the "\n" line terminator): quote that row fully.
+    quoting = csv.QUOTE_ALL if any("\r" in v for v in values) else csv.QUOTE_MINIMAL
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(values)
+    return buf.getvalue()
 
 
 def format_row(row: dict[str, Any], columns: Sequence[str], fmt: str) -> str:
@@ -128,18 +162,14 @@ def format_row(row: dict[str, Any], columns: Sequence[str], fmt: str) -> str:
     }
     if fmt == "jsonl":
         return json.dumps(clean, ensure_ascii=False) + "\n"
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([_csv_value(clean[c]) for c in columns])
-    return buf.getvalue()
+    return _csv_line([_csv_value(clean[c]) for c in columns])
 
 
 def header_line(columns: Sequence[str], fmt: str) -> str:
     """The CSV header line; JSONL has none (``""``)."""
     if fmt == "jsonl":
         return ""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(list(columns))
-    return buf.getvalue()
+    return _csv_line(list(columns))
 
 
 def append_rows(

@@ -78,6 +78,10 @@ class Scorer(Protocol):
 class TWSScorer:
     """TWS of every candidate against the reference (higher is better).
 
+    Uses the metric's defaults (whole-image view with per-region semantic pooling against the
+    encoder's floor, stabilised wavelet term; docs/metrics/tws.md) and reports the components
+    as detail columns ``tws_semantic``, ``tws_edge``, ``tws_wavelet``.
+
     Args:
         metric: a prebuilt ``tws`` metric (e.g. ``create_metric("tws", clip_model=...)``);
             when ``None`` one is created lazily with ``options`` on the candidates' device.
@@ -109,8 +113,11 @@ class TWSScorer:
             )
         metric = self._get_metric(candidates.device)
         with torch.no_grad():
-            scores = metric(candidates, context.reference)
-        return ScorerResult(scores.detach().float().cpu())
+            if not getattr(getattr(metric, "spec", None), "has_components", False):
+                return ScorerResult(metric(candidates, context.reference).float().cpu())
+            parts = metric.components(candidates, context.reference)
+        details = {f"tws_{k}": v.float().cpu() for k, v in parts.items() if k != "tws"}
+        return ScorerResult(parts["tws"].float().cpu(), details)
 
 
 class LRConsistencyScorer:

@@ -22,7 +22,11 @@ class TrainConfig:
         train_csv, val_csv: pair CSVs (see :mod:`semfidelity.training.dataset`).
         out: output folder.
         backbone: ``"imagenet"`` or ``"clip"`` (ResNet-50 flavour).
-        depth: residual stages 1..4.
+        depth: residual stages 1..4 (stem + layer1..layer<depth>); 2 = the thesis' best model.
+        head: ``clip_lpips`` heads, ``"thesis"`` (per-stage linear layer on the raw feature MSE)
+            or ``"lpips"`` (non-negative weights on unit-normalised differences).
+        form: ``clu`` input/output form, ``"change"`` (``|u_p - u_t|`` in, change probability
+            out) or ``"thesis"`` (raw squared-difference maps in, similarity map out).
         backbone_weights: ``None`` (manifest default), manifest id, file path or ``"random"``
             (tests and timing only).
         epochs, lr, weight_decay, batch_size: optimisation (AdamW).
@@ -44,7 +48,9 @@ class TrainConfig:
     val_csv: str
     out: str
     backbone: str = "imagenet"
-    depth: int = 4
+    depth: int = 2
+    head: str = "thesis"
+    form: str = "change"
     backbone_weights: str | None = None
     epochs: int = 10
     lr: float = 1e-3
@@ -64,6 +70,12 @@ class TrainConfig:
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
+        for name, value, allowed in (
+            ("head", self.head, ("thesis", "lpips")),
+            ("form", self.form, ("change", "thesis")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
         positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size}
         for name, value in positive_ints.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semfidelity.metrics.clip_lpips import LinearHeads, clip_lpips_distance, save_heads
+from semfidelity.metrics.clip_lpips import clip_lpips_distance, save_heads
+from semfidelity.metrics.clip_lpips_heads import make_heads
 from semfidelity.metrics.clu import CLUDecoder, clu_logits, save_decoder
 from semfidelity.training import stats
 from semfidelity.training.config import TrainConfig
@@ -82,7 +83,7 @@ class RegressorTask(Task):
     kind, output_file, option = "clip_lpips", "heads.safetensors", "heads"
 
     def build_head(self, channels: list[int]) -> nn.Module:
-        return LinearHeads(channels)
+        return make_heads(self.config.head, channels)
 
     def forward(self, head, fp, ft, batch):
         return clip_lpips_distance(fp, ft, head)[0]
@@ -103,7 +104,7 @@ class ChangeMapTask(Task):
     kind, output_file, option = "clu", "decoder.safetensors", "decoder"
 
     def build_head(self, channels: list[int]) -> nn.Module:
-        return CLUDecoder(channels)
+        return CLUDecoder(channels, self.config.form)
 
     def forward(self, head, fp, ft, batch):
         return clu_logits(fp, ft, head, tuple(batch["mask"].shape[-2:]))

@@ -88,7 +88,8 @@ def hub_cache_dir() -> Path:
 
 
 def semfid_cache_dir() -> Path:
-    """semfidelity's record of hashes: ``$SEMFID_CACHE_DIR``, else ``$HF_HOME/semfidelity``."""
+    """semfidelity's records (hashes, CLIP semantic floors): ``$SEMFID_CACHE_DIR``, else
+    ``$HF_HOME/semfidelity``."""
     return _env_path("SEMFID_CACHE_DIR") or hf_home() / "semfidelity"
 
 

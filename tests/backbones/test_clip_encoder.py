@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import open_clip
 import pytest
@@ -13,11 +17,20 @@ from safetensors.torch import save_file
 from tiny_clip import make_tiny_clip
 
 from semfidelity.backbones.clip import CLIP_WEIGHT_IDS, ClipEncoder, clip_weight_id, tile_grid
+from semfidelity.backbones.clip_views import TILE_OVERLAP, embed_views
 from semfidelity.weights import WeightNotFoundError, get_entry
 
 # open_clip's PIL pipeline rounds the resized image to 8 bits; ours stays in float. Documented
 # tolerance (docs/metrics/tws.md): at most 1 grey level (1/255) per pixel after resizing.
 PIL_TOLERANCE = 1.0 / 255.0
+
+TINY_RN = "semfid-tiny-rn-tokens"  # not clipiqa's "semfid-tiny-rn": another config
+TINY_RN_CONFIG = {
+    "embed_dim": 16,
+    "quick_gelu": True,
+    "vision_cfg": {"image_size": 64, "layers": [1, 1, 1, 1], "width": 8, "patch_size": None},
+    "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1},
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +100,66 @@ def test_tile_grid_covers_image_with_equal_tiles(hw, grid):
     assert bool(covered.all())
 
 
-def test_tile_embeddings_equal_embeddings_of_the_crops(encoder):
+@pytest.mark.parametrize("hw,grid", [((48, 80), (2, 2)), ((65, 97), (2, 3)), ((40, 40), (3, 3))])
+def test_overlapping_tile_grid_covers_image(hw, grid):
+    h, w = hw
+    tiles = tile_grid(h, w, grid, overlap=0.25)
+    covered = torch.zeros(h, w, dtype=torch.int64)
+    for top, left, th, tw in tiles:
+        assert top >= 0 and left >= 0 and top + th <= h and left + tw <= w
+        assert th >= 1.25 * h / grid[0] - 1 and tw >= 1.25 * w / grid[1] - 1
+        covered[top : top + th, left : left + tw] += 1
+    assert bool((covered >= 1).all()) and int(covered.max()) >= 2
+
+
+def test_tiles_view_embeds_the_whole_image_and_each_resized_crop_in_one_call(encoder):
     x = torch.rand(2, 3, 48, 80)
-    pixels = encoder.tile_pixels(x, (2, 2))
-    got = encoder.encode(pixels.flatten(0, 1)).view(2, 4, -1)  # as clip_view="tiles" does
-    assert got.shape == (2, 4, 16)
-    for k, (top, left, th, tw) in enumerate(tile_grid(48, 80, (2, 2))):
-        want = encoder.embed(x[..., top : top + th, left : left + tw])
-        torch.testing.assert_close(got[:, k], want, atol=1e-5, rtol=0)
+    calls = []
+    handle = encoder.visual.register_forward_pre_hook(lambda _m, a: calls.append(a[0].shape[0]))
+    try:
+        got = embed_views(encoder, x, "tiles", (2, 2))
+    finally:
+        handle.remove()
+    assert calls == [2 * 5] and got.regions.shape == (2, 4, 16)
+    torch.testing.assert_close(got.whole, encoder.encode(encoder.preprocess_whole(x)))
+    for k, (top, left, th, tw) in enumerate(tile_grid(48, 80, (2, 2), overlap=TILE_OVERLAP)):
+        want = encoder.encode(encoder.preprocess_whole(x[..., top : top + th, left : left + tw]))
+        torch.testing.assert_close(got.regions[:, k], want, atol=1e-5, rtol=0)
+        assert got.boxes[k] == (top / 48, left / 80, th / 48, tw / 80)
+
+
+def test_whole_view_regions_are_token_windows(encoder):
+    x = torch.rand(2, 3, 48, 80)
+    pixels = encoder.preprocess_whole(x)
+    assert pixels.shape == (2, 3, 32, 32)
+    pooled, tokens = encoder.encode_with_tokens(pixels)
+    torch.testing.assert_close(pooled, encoder.encode(pixels))
+    assert tokens.shape == (2, 4, 4, 16)  # 32 px input, patch 8
+    got = embed_views(encoder, x, "whole", (2, 2))
+    want = F.normalize(tokens[:, 2:, :2].mean(dim=(1, 2)), dim=-1)  # bottom-left window
+    torch.testing.assert_close(got.regions[:, 2], want, atol=1e-6, rtol=0)
+    assert got.boxes[2] == (0.5, 0.0, 0.5, 0.5)
+
+
+def test_resnet_tower_gives_attention_pool_tokens():
+    make_tiny_clip()
+    if TINY_RN not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-rn-tokens-"))
+        (folder / f"{TINY_RN}.json").write_text(json.dumps(TINY_RN_CONFIG))
+        open_clip.add_model_config(folder)
+    enc = ClipEncoder(TINY_RN, "openai", weights="random")
+    assert enc.tokens == "resnet"
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    pixels = enc.preprocess_whole(x)
+    pooled, tokens = enc.encode_with_tokens(pixels)
+    with torch.no_grad():
+        torch.testing.assert_close(pooled, F.normalize(enc.visual(pixels), dim=-1))
+    assert tokens.shape == (2, 2, 2, 16)
+    y = x.clone()
+    y[..., 32:, 32:] = 1 - y[..., 32:, 32:]  # bottom-right quarter changed
+    _, tokens_y = enc.encode_with_tokens(enc.preprocess_whole(y))
+    change = (tokens_y - tokens).norm(dim=-1)[0]
+    assert int(change.flatten().argmax()) == 3
 
 
 def test_weights_from_a_local_safetensors_file(tmp_path):

@@ -21,6 +21,7 @@ from PIL import Image
 import semfidelity
 from semfidelity.cli.score import main
 from semfidelity.io import load_image
+from semfidelity.scoring.scorefile import read_rows
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -244,3 +245,34 @@ def test_resize_pred_to_ref_and_pred_suffix(tmp_path):
     row = read_csv(out)[0]
     assert row["key"] == "img01" and row["pred"].endswith("img01_x4.png") and row["error"] == ""
     assert (row["height"], row["width"]) == ("16", "16")
+
+
+def test_too_small_uses_the_instance_minimum_raised_by_options(tmp_path):
+    """db4 needs 56 px, crop_border=24 makes psnr need 49: too_small, not metric_error."""
+    ref, pred = write_pairs(tmp_path, n=2, sizes=((48, 48),))
+    out = tmp_path / "s.csv"
+    args = [str(ref), str(pred), "--metrics", "wavelet,psnr,ssim", "--out", str(out)]
+    opts = ["--opt", "wavelet.wavelet=db4", "--opt", "psnr.crop_border=24"]
+    assert main([*args, *opts]) == 1
+    for row in read_csv(out):
+        assert row["wavelet"] == "" and row["psnr"] == "" and row["ssim"] != ""
+        assert row["error"] == (
+            "too_small: wavelet needs at least 56x56 pixels, got 48x48 | "
+            "too_small: psnr needs at least 49x49 pixels, got 48x48"
+        )
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+def test_hostile_file_names_survive_a_run_and_a_resume(tmp_path, ext):
+    ref, pred = write_pairs(tmp_path, n=3, sizes=((16, 16),))
+    for folder in (ref, pred):
+        (folder / "img01.png").rename(folder / "a\rb\u2028c\x85.png")
+        (folder / "img02.png").rename(folder / "=cmd.png")
+    out = tmp_path / f"s.{ext}"
+    base = [str(ref), str(pred), "--metrics", "psnr", "--out", str(out)]
+    assert main(base) == 0
+    first = out.read_bytes()
+    assert main([*base, "--resume"]) == 0  # nothing left to do, and no parse error
+    assert out.read_bytes() == first
+    keys = sorted(r["key"] for r in read_rows(out, ext)[1])
+    assert keys == sorted(["a\rb\u2028c\x85", "=cmd", "sub/img00"])

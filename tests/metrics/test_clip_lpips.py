@@ -8,16 +8,26 @@ import torch
 import semfidelity
 from semfidelity.metrics.clip_lpips import (
     LinearHeads,
+    ThesisHeads,
     clip_lpips_distance,
     load_heads,
     save_heads,
 )
 
 
-@pytest.fixture(scope="module")
-def metric():
+@pytest.fixture(scope="module", params=["thesis", "lpips"])
+def metric(request):
     torch.manual_seed(0)
-    return semfidelity.create_metric("clip_lpips", weights="random", device="cpu")
+    return semfidelity.create_metric(
+        "clip_lpips", weights="random", head=request.param, device="cpu"
+    )
+
+
+@pytest.fixture(scope="module")
+def lpips_metric(metric):
+    return semfidelity.create_metric(
+        "clip_lpips", weights=metric.backbone.state_dict(), head="lpips", device="cpu"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +45,8 @@ def test_identity_is_zero_and_scores_non_negative(metric, image, set5_pairs):
     pred, target = (x[..., :96, :96] for x in set5_pairs["head"])
     assert (metric(pred, target) > 0).all()
     assert not metric.calibrated
-    assert "uncalibrated" in semfidelity.metric_info("clip_lpips")["notes"]
+    info = semfidelity.metric_info("clip_lpips")
+    assert "uncalibrated" in info["notes"] and info["lower_better"]
 
 
 def test_monotone_in_perturbation_strength(metric, image):
@@ -99,18 +110,60 @@ def test_linear_heads_are_non_negative_and_distance_is_their_weighted_sum():
         LinearHeads([])
 
 
-def test_trained_heads_load_from_a_folder(metric, image, tmp_path):
+def test_defaults_are_the_thesis_model(metric):
+    # thesis Table 1: best user-study model R50-ImageNet at depth 2 (stem + layer1 + layer2)
+    assert metric.config["depth"] == 2 and metric.config["backbone"] == "imagenet"
+    assert metric.backbone.channels == [64, 256, 512]
+    assert semfidelity.create_metric("clip_lpips", weights="random").config["head"] == "thesis"
+
+
+def test_thesis_heads_are_a_linear_layer_on_the_per_channel_mse():
+    heads = ThesisHeads([4, 8])
+    with torch.no_grad():
+        heads.linear[0].weight.normal_()
+        heads.linear[0].bias.fill_(-0.3)
+    fp = [torch.rand(2, 4, 5, 5), torch.rand(2, 8, 3, 3)]
+    ft = [torch.rand(1, 4, 5, 5), torch.rand(1, 8, 3, 3)]
+    score, maps = clip_lpips_distance(fp, ft, heads)
+    assert [m.shape for m in maps] == [(2, 1, 5, 5), (2, 1, 3, 3)]
+    per_stage = [
+        layer(((p - t) ** 2).mean(dim=(2, 3)))[:, 0] for p, t, layer in zip(fp, ft, heads.linear)
+    ]
+    torch.testing.assert_close(score, (per_stage[0] + per_stage[1]) / 2)
+    untrained = ThesisHeads([4, 8])  # weights 1/C, bias 0: the plain per-stage feature MSE
+    mse = [((p - t) ** 2).mean(dim=(1, 2, 3)) for p, t in zip(fp, ft)]
+    torch.testing.assert_close(clip_lpips_distance(fp, ft, untrained)[0], (mse[0] + mse[1]) / 2)
+
+
+def test_stage_maps_average_to_the_map(metric, image):
+    pred = _noise(image, 0.1)
+    stages = metric.stage_maps(pred, image)
+    assert len(stages) == 3 and all(m.shape == (1, 1, 96, 96) for m in stages)
+    torch.testing.assert_close(torch.stack(stages).mean(0), metric.map(pred, image))
+    small = metric.stage_maps(pred, image, upsample=False)
+    assert [m.shape[-1] for m in small] == [48, 24, 12]
+
+
+def test_trained_heads_load_from_a_folder(lpips_metric, image, tmp_path):
+    metric = lpips_metric
     heads = LinearHeads(metric.backbone.channels, init=1.0)
-    save_heads(heads, tmp_path / "heads.safetensors", config={"backbone": "imagenet", "depth": 4})
+    save_heads(heads, tmp_path / "heads.safetensors", config={"backbone": "imagenet", "depth": 2})
     loaded, config = load_heads(tmp_path)
-    assert config == {"backbone": "imagenet", "depth": 4, "channels": heads.channels}
+    assert config == {
+        "backbone": "imagenet",
+        "depth": 2,
+        "channels": heads.channels,
+        "head": "lpips",
+    }
     calibrated = semfidelity.create_metric(
         "clip_lpips", heads=tmp_path, weights=metric.backbone.state_dict(), device="cpu"
     )
-    assert calibrated.calibrated
+    assert calibrated.calibrated and calibrated.config["head"] == "lpips"
     pred = _noise(image, 0.1)
     # every weight doubled (0.5 -> 1.0): the score doubles
     torch.testing.assert_close(calibrated(pred, image), 2 * metric(pred, image), rtol=1e-5, atol=0)
+    with pytest.raises(ValueError, match="holds head='lpips'"):
+        semfidelity.create_metric("clip_lpips", heads=tmp_path, head="thesis", weights="random")
     with pytest.raises(ValueError, match="trained for backbone='imagenet'"):
         semfidelity.create_metric("clip_lpips", heads=tmp_path, backbone="clip", weights="random")
     with pytest.raises(ValueError, match="backbone and depth"):

@@ -34,7 +34,7 @@ def metric(decoder_dir):
 
 def test_decoder_round_trip(decoder_dir):
     decoder, config = load_decoder(decoder_dir / "decoder.safetensors")
-    assert config == {"backbone": "clip", "depth": 2, "channels": [64, 256, 512]}
+    assert config == {"backbone": "clip", "depth": 2, "channels": [64, 256, 512], "form": "change"}
     assert decoder.out.bias.item() == -1.0
 
 
@@ -60,6 +60,27 @@ def test_functional_pieces():
     assert all(d.abs().max() == 0 for d in diffs)
     logits = clu_logits(fp, [f.flip(0) for f in fp], CLUDecoder([4, 6]), (16, 16))
     assert logits.shape == (2, 1, 16, 16)
+
+
+def test_thesis_form_reads_squared_error_maps_and_predicts_similarity(metric, tmp_path, set5_pairs):
+    torch.manual_seed(1)
+    decoder = CLUDecoder([64, 256, 512], form="thesis")
+    save_decoder(decoder, tmp_path / "decoder.safetensors", config={"backbone": "clip", "depth": 2})
+    thesis = semfidelity.create_metric(
+        "clu", decoder=tmp_path, weights=metric.backbone.state_dict(), device="cpu"
+    )
+    assert thesis.config["form"] == "thesis" and thesis.decoder.form == "thesis"
+    pred, target = (x[..., :64, :64] for x in set5_pairs["bird"])
+    fp, ft = thesis.backbone(pred), thesis.backbone(target)
+    similarity = torch.sigmoid(decoder([(p - t) ** 2 for p, t in zip(fp, ft)], (64, 64)))
+    # one orientation for every decoder: map = change = 1 - the thesis' similarity map
+    torch.testing.assert_close(thesis.map(pred, target), 1 - similarity, rtol=0, atol=1e-5)
+    torch.testing.assert_close(thesis.similarity_map(pred, target), similarity, rtol=0, atol=1e-5)
+    diffs = feature_differences(fp, ft, "thesis")
+    assert all(torch.equal(d, (p - t) ** 2) for d, p, t in zip(diffs, fp, ft))
+    assert "1 - S" in semfidelity.metric_info("clu")["notes"]
+    with pytest.raises(ValueError, match="form"):
+        CLUDecoder([4, 6], form="similarity")
 
 
 def test_loss_gradients_reach_pred_only(metric, decoder_dir, set5_pairs):

@@ -54,8 +54,9 @@ def test_registered_with_metadata():
     assert info["has_components"] and info["differentiable"]
     assert info["weights"] == ["clip-vit-b-32-openai"]
     assert set(info["options"]) >= {
-        "clip_model", "clip_pretrained", "clip_view", "clip_weights", "edge", "wavelet",
-        "levels", "mix",
+        "clip_model", "clip_pretrained", "clip_view", "clip_weights", "clip_grid",
+        "clip_pooling", "clip_p", "semantic_scale", "clip_encoder", "edge", "wavelet",
+        "levels", "wavelet_formula", "wavelet_k", "mix", "weights",
     }  # fmt: skip
     assert semfidelity.metric_info("clip_sim")["weights"] == ["clip-vit-b-32-openai"]
 
@@ -209,22 +210,23 @@ def test_wavelet_formula_options(pair):
 
 def test_tiles_view_on_a_non_square_image(pair):
     pred, target = pair  # 48 x 64
-    m = tws(clip_view="tiles", clip_grid=(2, 3))
+    m = tws(clip_view="tiles", clip_grid=(2, 3), semantic_scale="raw", clip_pooling="mean")
     with VisualCounter(m) as counter:
         comps = m.components(pred, target)
     n, k = pred.shape[0], 6
-    assert sorted(counter.batches) == [1 + k, n * (1 + k)]
+    assert sorted(counter.batches) == [1 + k, n * (1 + k)]  # one call per side
     enc = m.clip
-    glob = (enc.embed(pred) * enc.embed(target)).sum(-1).clamp(0, 1)
+
+    def emb(x):
+        return enc.encode(enc.preprocess_whole(x))
+
+    glob = (emb(pred) * emb(target)).sum(-1).clamp(0, 1)
     tile_cos = torch.stack(
         [
-            (
-                enc.embed(pred[..., t : t + h, c : c + w])
-                * enc.embed(target[..., t : t + h, c : c + w])
-            )
+            (emb(pred[..., t : t + h, c : c + w]) * emb(target[..., t : t + h, c : c + w]))
             .sum(-1)
             .clamp(0, 1)
-            for t, c, h, w in tile_grid(48, 64, (2, 3))
+            for t, c, h, w in tile_grid(48, 64, (2, 3), overlap=0.25)
         ]
     ).mean(0)
     torch.testing.assert_close(comps["semantic"], 0.5 * (glob + tile_cos), atol=1e-5, rtol=0)
@@ -250,7 +252,7 @@ def test_other_wavelet_and_levels(pair):
 @pytest.mark.parametrize(
     "options, error, match",
     [
-        ({"clip_view": "crops"}, ValueError, "clip_view.*'global', 'tiles'"),
+        ({"clip_view": "crops"}, ValueError, "clip_view.*'whole', 'tiles', 'centre'"),
         ({"clip_grid": (0, 2)}, ValueError, "clip_grid"),
         ({"edge": "laplace"}, ValueError, "edge.*'sobel'"),
         ({"wavelet": "morl"}, ValueError, "wavelet.*discrete"),

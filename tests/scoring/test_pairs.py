@@ -65,3 +65,47 @@ def test_files_and_errors(tmp_path):
         discover_pairs(tmp_path / "x.png", tmp_path / "d")
     with pytest.raises(FileNotFoundError, match="PRED: no such file"):
         discover_pairs(tmp_path / "x.png", tmp_path / "missing.png")
+
+
+def test_suffixes_on_both_sides_pair_and_no_pairs_says_why(tmp_path):
+    from semfidelity.cli.score import main
+
+    ref, pred = write_pairs(tmp_path, n=2, sizes=((16, 16),))
+    for folder, suffix in ((ref, "_BSRGAN"), (pred, "_ESRGAN")):
+        (folder / "img01.png").rename(folder / f"Lincoln{suffix}.png")
+    result = discover_pairs(ref, pred, ["_ESRGAN"], ["_BSRGAN"])
+    assert [p.key for p in result.pairs] == ["Lincoln", "sub/img00"]
+    assert result.unmatched_ref == [] and result.unmatched_pred == []
+    (ref / "sub" / "img00.png").rename(ref / "sub" / "img00_HR.png")
+    out = tmp_path / "s.csv"
+    args = [str(ref / "sub"), str(pred / "sub"), "--metrics", "psnr", "--out", str(out)]
+    assert main(args) == 2
+    assert main([*args, "--ref-suffix", "_HR"]) == 0
+
+
+def test_no_pairs_message_shows_names_and_suggests_the_options(tmp_path, capsys):
+    from semfidelity.cli.score import main
+
+    ref, pred = write_pairs(tmp_path, n=1, sizes=((16, 16),))
+    (ref / "sub" / "img00.png").rename(ref / "sub" / "Lincoln_BSRGAN.png")
+    (pred / "sub" / "img00.png").rename(pred / "sub" / "Lincoln_ESRGAN.png")
+    assert main([str(ref), str(pred), "--metrics", "psnr", "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "sub/Lincoln_BSRGAN.png" in err and "sub/Lincoln_ESRGAN.png" in err
+    assert "--ref-suffix" in err and "--pred-suffix" in err
+
+
+def write_pairs(root, n, sizes):
+    """``root/ref`` and ``root/pred``: ``img01.png`` on top, ``sub/img00.png`` (as tests/cli)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    ref, pred = root / "ref", root / "pred"
+    for i in range(n):
+        sub = "" if i % 3 else "sub/"
+        img = rng.integers(0, 256, (*sizes[0], 3), dtype=np.uint8)
+        for folder, arr in ((ref, img), (pred, 255 - img)):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(folder / f"{sub}img{i:02d}.png")
+    return ref, pred

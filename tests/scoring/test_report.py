@@ -30,6 +30,7 @@ def test_gallery_is_the_worst_pairs_per_metric_with_their_maps(run, tmp_path):
         img = data["images"][key]
         assert img["ref"].startswith("data:image/jpeg;base64,") and img["pred"] and img["diff"]
         assert "ssim" in img["maps"] and "psnr" not in img["maps"]  # psnr has no map
+        assert "ssim" in img["bars"] and img["diff_bar"].startswith("data:image/jpeg")
     assert set(data["images"]) == set(data["gallery"]["psnr"])
 
 
@@ -86,3 +87,37 @@ def test_bad_arguments(run, tmp_path, capsys):
     assert report_main([str(run["scores"]), "--maps", str(tmp_path / "nomaps")]) == 2
     err = capsys.readouterr().err
     assert "not found" in err and "no 'key' column" in err and "--maps" in err
+
+
+def test_semfid_score_report_records_the_run(run, tmp_path):
+    from semfidelity.cli.score import main as score_main
+
+    (run["pred"] / "orphan.png").write_bytes((run["pred"] / "p0.png").read_bytes())
+    try:
+        out, html = tmp_path / "s.jsonl", tmp_path / "run" / "report.html"
+        args = [str(run["ref"]), str(run["pred"]), "--metrics", "psnr,ssim", "--out", str(out)]
+        args += ["--opt", "ssim.y_channel=true", "--report", str(html), "--report-worst", "3"]
+        assert score_main(args) == 1
+        assert score_main([*args[:-4], "--report", str(tmp_path / "r.txt")]) == 2
+    finally:
+        (run["pred"] / "orphan.png").unlink()
+    text = html.read_text(encoding="utf-8")
+    assert "{&quot;y_channel&quot;: true}" in text  # the options the run used
+    assert "<summary>unmatched_pred: 1</summary>" in text and "orphan" in text
+    assert f"<td>{out}</td>" in text and "<th>device</th>" in text
+    data = report_data(html)
+    assert [len(v) for v in data["gallery"].values()] == [3, 3] and len(data["rows"]) == 7
+
+
+def test_no_reference_rows_show_the_prediction_alone(tmp_path):
+    cols = ["key", "ref", "pred", "height", "width", "niqe", "error"]
+    rows = [
+        {"key": n, "ref": "", "pred": f"examples/pred/{n}.png", "niqe": v, "error": ""}
+        for n, v in (("bird", 8.4), ("head", 9.1), ("butterfly", 7.0))
+    ]
+    data = report_data(build_report(rows, cols, tmp_path / "r.html", worst_n=2))
+    assert data["gallery"] == {"niqe": ["head", "bird"]}  # lower is better: highest first
+    for img in data["images"].values():
+        assert img["pred"].startswith("data:image/jpeg") and "ref" not in img
+        assert "diff" not in img and "missing" not in img
+    assert all(r[-2] == "" for r in data["rows"])  # no reference link

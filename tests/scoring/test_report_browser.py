@@ -92,8 +92,11 @@ def test_gallery_tabs_and_zoom(page, tmp_path):
     modal = drv.find_element(By.ID, "modal")
     assert modal.is_displayed()
     assert drv.find_element(By.ID, "modal-title").text.startswith(data["gallery"]["ssim"][0])
-    panes = drv.find_elements(By.CSS_SELECTOR, "#modal-panes .pane img")
+    panes = drv.find_elements(By.CSS_SELECTOR, "#modal-panes .pane img.view")
     assert len(panes) == 3 and all(w > 0 for w in drv.execute_script(loaded, modal))
+    sizes = {(p.get_property("naturalWidth"), p.get_property("naturalHeight")) for p in panes}
+    assert len(sizes) == 1  # the map without its colour bar: it zooms in step with the images
+    assert drv.find_elements(By.CSS_SELECTOR, "#modal-panes .pane img.bar")
     assert "ssim map" in drv.find_element(By.ID, "modal-panes").text
     drv.find_element(By.ID, "zoom-in").click()
     drv.find_element(By.ID, "zoom-in").click()

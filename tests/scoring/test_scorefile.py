@@ -51,3 +51,33 @@ def test_foreign_files_and_formats(tmp_path):
     only_partial = tmp_path / "p.csv"
     only_partial.write_text("key,ps")
     assert read_rows(only_partial, "csv") == (None, []) and only_partial.read_text() == ""
+
+
+HOSTILE = [
+    "a\rb",
+    "line\u2028sep",
+    "next\x85line",
+    "=HYPERLINK(1)",
+    "+1",
+    "-x",
+    "@sum",
+    "'q",
+    "-0.5",
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_any_name_round_trips_and_formulas_are_neutralised(tmp_path, fmt):
+    path = tmp_path / f"s.{fmt}"
+    rows = [{"key": k, "psnr": -1.5, "error": k} for k in HOSTILE]
+    write_sorted(path, rows, COLS, fmt)
+    columns, back = read_rows(path, fmt)
+    assert columns == COLS and sorted(r["key"] for r in back) == sorted(HOSTILE)
+    assert all(r["error"] == r["key"] for r in back)
+    write_sorted(path, back, COLS, fmt)  # a resumed run rewrites rows it read back
+    assert sorted(r["key"] for r in read_rows(path, fmt)[1]) == sorted(HOSTILE)
+    if fmt == "csv":
+        text = path.read_text(encoding="utf-8")
+        assert "'=HYPERLINK(1)" in text and "'@sum" in text and "''q" in text
+        assert ",-1.5," in text and "'-0.5" not in text  # numbers are not text
+        assert float(read_rows(path, fmt)[1][0]["psnr"]) == -1.5

@@ -197,3 +197,12 @@ def test_scope_warning_without_lr_too():
         [(gt + 0.01 * torch.randn(gt.shape, generator=g)).clamp(0, 1) for _ in range(3)]
     )
     assert not any("different methods" in w for w in rank(same).warnings)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 8])
+def test_known_answer_at_other_scales(scale):
+    hr = load_png(DATA / "set5_swinir" / "HR" / "bird.png")
+    lr = load_png(DATA / "set5_swinir" / "LR_bicubic" / f"X{scale}" / f"birdx{scale}.png")
+    hr = hr[..., : lr.shape[-2] * scale, : lr.shape[-1] * scale]
+    r = rank(pool(hr, lr, _set5("butterfly")[0]), lr=lr, scale=scale)
+    check_known_answer(r.order)

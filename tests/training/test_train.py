@@ -131,6 +131,19 @@ def test_clu_resume_map_metrics_and_loading(small_csvs, backbone_file, tmp_path)
     assert m.shape == (1, 1, 48, 48) and 0 <= float(m.min()) and float(m.max()) <= 1
 
 
+def test_clu_thesis_form_trains_and_loads(small_csvs, backbone_file, tmp_path):
+    cfg = _cfg("clu", small_csvs, backbone_file, tmp_path, epochs=1)
+    cfg.size, cfg.lr, cfg.form = 32, 0.003, "thesis"
+    res = train(cfg, progress=False)
+    assert res.history[-1]["val_loss"] < res.history[0]["val_loss"]
+    metric = semfidelity.create_metric("clu", decoder=tmp_path, weights=str(backbone_file))
+    assert metric.config["form"] == "thesis"
+    bad = _cfg("clu", small_csvs, backbone_file, tmp_path / "x")
+    bad.form = "similarity"
+    with pytest.raises(ValueError, match="form"):
+        train(bad, progress=False)
+
+
 def test_resume_with_other_settings_and_bad_input_are_refused(small_csvs, backbone_file, tmp_path):
     train(_cfg("clip_lpips", small_csvs, backbone_file, tmp_path), progress=False, stop_after=1)
     other = _cfg("clip_lpips", small_csvs, backbone_file, tmp_path)

@@ -85,8 +85,10 @@
         tr.appendChild(td);
       }
       const files = el("td");
-      files.appendChild(el("a", { href: r[nc] }, "ref"));
-      files.appendChild(document.createTextNode(" "));
+      if (r[nc]) {
+        files.appendChild(el("a", { href: r[nc] }, "ref"));
+        files.appendChild(document.createTextNode(" "));
+      }
       files.appendChild(el("a", { href: r[nc + 1] }, "pred"));
       tr.appendChild(files);
       frag.appendChild(tr);
@@ -117,8 +119,9 @@
   const metrics = Object.keys(D.gallery);
   function heat(key, metric) {
     const im = D.images[key];
-    if (im.maps[metric]) return { src: im.maps[metric], label: metric + " map" };
-    return { src: im.diff, label: "|pred − ref|, 0…" + fmt(im.diff_max) };
+    if (im.maps[metric]) return { src: im.maps[metric], label: metric + " map", bar: im.bars[metric] };
+    if (!im.diff) return null;  // no-reference run without a map
+    return { src: im.diff, label: "|pred − ref|, 0…" + fmt(im.diff_max), bar: im.diff_bar };
   }
   function showGallery(metric) {
     tabs.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-selected", String(b.dataset.metric === metric)); });
@@ -129,10 +132,11 @@
         card.appendChild(el("div", { class: "cap" }, "#" + (rank + 1) + " " + key + ": images unreadable (" + im.missing + ")"));
       } else {
         const h = heat(key, metric), trio = el("div", { class: "trio" }), lab = el("div", { class: "lab" });
-        [[im.ref, "reference"], [im.pred, "prediction"], [h.src, h.label]].forEach(function (p) {
+        [[im.ref, "reference"], [im.pred, "prediction"], h && [h.src, h.label]].filter(function (p) { return p && p[0]; }).forEach(function (p) {
           trio.appendChild(el("img", { src: p[0], alt: p[1] + " of " + key, loading: "lazy" }));
           lab.appendChild(el("span", {}, p[1]));
         });
+        if (h && h.bar) trio.appendChild(el("img", { src: h.bar, alt: "colour scale", class: "bar" }));
         card.appendChild(trio);
         card.appendChild(lab);
         card.appendChild(el("div", { class: "cap" }, "#" + (rank + 1) + "  " + key + "  " + metric + " = " + fmt(byKey[key][ci])));
@@ -154,7 +158,7 @@
   const modal = document.getElementById("modal"), panes = document.getElementById("modal-panes");
   const z = { s: 1, x: 0, y: 0, drag: null };
   function applyZoom() {
-    panes.querySelectorAll("img").forEach(function (img) { img.style.transform = "translate(" + z.x + "px," + z.y + "px) scale(" + z.s + ")"; });
+    panes.querySelectorAll("img.view").forEach(function (img) { img.style.transform = "translate(" + z.x + "px," + z.y + "px) scale(" + z.s + ")"; });
     document.getElementById("zoom-level").textContent = z.s.toFixed(z.s < 10 ? 1 : 0) + "×";
   }
   function zoomAt(factor, cx, cy) {
@@ -166,18 +170,23 @@
   function openPair(key, metric) {
     const r = byKey[key], im = D.images[key];
     document.getElementById("modal-title").textContent = key + (metric ? "  ·  " + metric + " = " + fmt(r[cols.indexOf(metric)]) : "");
-    const views = (im && !im.missing)
-      ? [[im.ref, "reference"], [im.pred, "prediction"], [heat(key, metric || metrics[0]).src, heat(key, metric || metrics[0]).label]]
-      : [[r[nc], "reference (original file)"], [r[nc + 1], "prediction (original file)"]];
+    const embedded = im && !im.missing, h = embedded ? heat(key, metric || metrics[0]) : null;
+    const views = (embedded
+      ? [[im.ref, "reference"], [im.pred, "prediction"], h && [h.src, h.label, h.bar]]
+      : [[r[nc], "reference (original file)"], [r[nc + 1], "prediction (original file)"]]
+    ).filter(function (v) { return v && v[0]; });
     panes.replaceChildren();
     views.forEach(function (v) {
       const p = el("div", { class: "pane" });
-      p.appendChild(el("img", { src: v[0], alt: v[1], draggable: "false" }));
+      p.appendChild(el("img", { src: v[0], alt: v[1], draggable: "false", class: "view" }));
+      if (v[2]) p.appendChild(el("img", { src: v[2], alt: "colour scale", class: "bar" }));
       p.appendChild(el("span", { class: "plabel" }, v[1]));
       panes.appendChild(p);
     });
     const links = document.getElementById("modal-links");
-    links.replaceChildren(el("a", { href: r[nc], target: "_blank" }, "open original reference"), el("a", { href: r[nc + 1], target: "_blank" }, "open original prediction"));
+    links.replaceChildren();
+    if (r[nc]) links.appendChild(el("a", { href: r[nc], target: "_blank" }, "open original reference"));
+    links.appendChild(el("a", { href: r[nc + 1], target: "_blank" }, "open original prediction"));
     z.s = 1; z.x = 0; z.y = 0; applyZoom();
     modal.hidden = false;
   }
