@@ -49,6 +49,9 @@ class PairingResult:
     unmatched_ref: list[str] = field(default_factory=list)
     unmatched_pred: list[str] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
+    #: files or folders that could not be used: ``(reason, name, detail)`` with reason
+    #: ``broken_link`` (dangling or looping symlink) or ``unreadable`` (a folder)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def problems(self) -> list[tuple[str, str, str]]:
@@ -63,18 +66,40 @@ class PairingResult:
             ("duplicate", k, f"several files map to key {k!r}: {', '.join(v)}")
             for k, v in sorted(self.duplicates.items())
         ]
-        return out
+        return out + list(self.skipped)
 
 
-def _image_files(root: Path) -> list[Path]:
-    """Image files under ``root`` (recursive, hidden entries skipped), relative to ``root``."""
+def _image_files(root: Path, side: str, skipped: list) -> list[Path]:
+    """Image files under ``root`` (recursive, hidden entries skipped), relative to ``root``.
+
+    Symlinked folders are followed, each real folder (device + inode) once, so a link cycle
+    (``loop -> .``, ``up -> ..``) neither repeats files nor runs forever. Dangling or looping
+    file links and unreadable folders are appended to ``skipped`` with a reason.
+    """
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    seen: set[tuple[int, int]] = set()
+
+    def unreadable(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "?"
+        skipped.append(("unreadable", f"{side}/{rel}", f"cannot list folder: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
-            found.append(Path(dirpath, name).relative_to(root))
+            rel = Path(dirpath, name).relative_to(root)
+            if not os.path.exists(Path(dirpath, name)):
+                skipped.append(
+                    ("broken_link", f"{side}/{rel.as_posix()}", "dangling or looping symlink")
+                )
+                continue
+            found.append(rel)
     return sorted(found)
 
 
@@ -125,9 +150,11 @@ def discover_pairs(
         )
     if ref_p.is_file():
         return PairingResult(pairs=[Pair(key=ref_p.stem, ref=ref_p, pred=pred_p)])
-    pred_files = _image_files(pred_p)
+    skipped: list[tuple[str, str, str]] = []
+    pred_files = _image_files(pred_p, "PRED", skipped)
     raw_pred_keys = {_key(rel, rel.stem) for rel in pred_files}
-    ref_index, ref_dups = _index(_image_files(ref_p), tuple(ref_suffixes), raw_pred_keys)
+    ref_files = _image_files(ref_p, "REF", skipped)
+    ref_index, ref_dups = _index(ref_files, tuple(ref_suffixes), raw_pred_keys)
     pred_index, pred_dups = _index(pred_files, tuple(pred_suffixes), set(ref_index))
     dups = {k: [f"REF/{n}" for n in v] for k, v in ref_dups.items()}
     for k, v in pred_dups.items():
@@ -143,4 +170,4 @@ def discover_pairs(
     unmatched_pred = sorted(
         pred_index[k].as_posix() for k in set(pred_index) - set(ref_index) - set(dups)
     )
-    return PairingResult(pairs, unmatched_ref, unmatched_pred, dups)
+    return PairingResult(pairs, unmatched_ref, unmatched_pred, dups, skipped)

@@ -109,3 +109,27 @@ def write_pairs(root, n, sizes):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             Image.fromarray(arr).save(folder / f"{sub}img{i:02d}.png")
     return ref, pred
+
+
+def test_symlink_cycles_dangling_links_and_unreadable_folders(tmp_path, monkeypatch):
+    import os
+
+    ref, pred = write_pairs(tmp_path, n=2, sizes=((8, 8),))
+    for folder in (ref, pred):
+        os.symlink(".", folder / "loop")
+        os.symlink("..", folder / "sub" / "up")
+    os.symlink("gone.png", ref / "dangling.png")
+    (pred / "locked").mkdir()
+    scandir = os.scandir
+
+    def refuse_locked(path="."):  # as chmod 000 would (the tests may run as root)
+        if os.path.basename(os.fspath(path)) == "locked":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)
+    result = discover_pairs(ref, pred)
+    assert [p.key for p in result.pairs] == ["img01", "sub/img00"]  # each file once
+    reasons = {(r, n) for r, n, _ in result.problems}
+    assert ("broken_link", "REF/dangling.png") in reasons
+    assert ("unreadable", "PRED/locked") in reasons
