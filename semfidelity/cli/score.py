@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8_000_000,
         help="cap on H*W*batch per batch, so large images go one at a time (default 8e6)",
     )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=50_000_000,
+        help="images with more pixels (W*H) become 'too_large' error rows (default 5e7)",
+    )
     p.add_argument("--workers", type=int, default=0, help="DataLoader decoding processes")
     p.add_argument("--resume", action="store_true", help="continue --out, skipping rows present")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -111,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    for name in ("batch_size", "max_batch_pixels"):
+    for name in ("batch_size", "max_batch_pixels", "max_pixels"):
         if getattr(args, name) < 1:
             raise UsageError(
                 f"--{name.replace('_', '-')}: expected >= 1, got {getattr(args, name)}"
@@ -170,6 +176,7 @@ def _config(args: argparse.Namespace) -> ScoreConfig:
         device=args.device,
         batch_size=args.batch_size,
         max_batch_pixels=args.max_batch_pixels,
+        max_pixels=args.max_pixels,
         workers=args.workers,
         resume=args.resume,
         overwrite=args.overwrite,

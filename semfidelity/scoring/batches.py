@@ -146,7 +146,9 @@ def score_all(job: Job, sink: TextIO, keep: list[dict] | None = None) -> int:
     if not job.todo:
         return 0
     config = job.config
-    dataset = PairDataset(job.todo, resize_pred_to_ref=config.resize_pred_to_ref)
+    dataset = PairDataset(
+        job.todo, resize_pred_to_ref=config.resize_pred_to_ref, max_pixels=config.max_pixels
+    )
     loader = make_loader(dataset, config.workers, pin_memory=job.device.type == "cuda")
     batcher = SizeBatcher(config.batch_size, config.max_batch_pixels)
     written = 0

@@ -31,6 +31,7 @@ class ScoreConfig:
         out: ``.csv``/``.jsonl``/``.ndjson`` file, or ``None`` for CSV on stdout.
         device: ``cpu``, ``cuda``, ``cuda:1``; ``None`` picks CUDA when available.
         batch_size, max_batch_pixels: batching limits (pairs, and H*W*batch).
+        max_pixels: larger images (W*H) become ``too_large`` error rows, never decoded.
         workers: DataLoader decoding processes.
         resume, overwrite: continue ``out`` (skipping rows present) or replace it.
         resize_pred_to_ref: resize predictions to the reference size instead of failing.
@@ -52,6 +53,7 @@ class ScoreConfig:
     device: str | None = None
     batch_size: int = 8
     max_batch_pixels: int = 8_000_000
+    max_pixels: int = 50_000_000
     workers: int = 0
     resume: bool = False
     overwrite: bool = False

@@ -59,8 +59,16 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-def decode_image(path: str | Path) -> torch.Tensor:
+#: Default ``max_pixels``: below Pillow's decompression-bomb limit (~89.5 M), above 8K (33 M).
+MAX_PIXELS = 50_000_000
+
+
+def decode_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
     """Decode one image file to a ``(3, H, W)`` tensor (``uint8`` or ``float32`` in [0, 1]).
+
+    ``max_pixels``: a larger image (``W*H``, read from the header before decoding) is refused
+    with ``reason="too_large"``: a tiny compressed file (a 15 KB 1-bit PNG of 9000x9000) would
+    otherwise take gigabytes once decoded and converted. ``None``: no limit but Pillow's.
 
     Raises:
         DecodeError: ``reason="missing"`` when the file does not exist, ``reason="decode"``
@@ -72,8 +80,16 @@ def decode_image(path: str | Path) -> torch.Tensor:
         raise DecodeError("missing", f"image file not found: {str(p)!r}")
     try:
         with Image.open(p) as img:
+            if max_pixels is not None and img.width * img.height > max_pixels:
+                raise DecodeError(
+                    "too_large",
+                    f"{str(p)!r} has {img.width}x{img.height} = {img.width * img.height} pixels, "
+                    f"more than --max-pixels {max_pixels}",
+                )
             img.load()
             return pil_to_tensor(img, keep_uint8=True)
+    except DecodeError:
+        raise
     except UnidentifiedImageError:
         raise DecodeError(
             "decode", f"not an image (Pillow cannot identify it): {str(p)!r}"
@@ -101,6 +117,7 @@ class PairDataset(torch.utils.data.Dataset):
 
     pairs: Sequence[Pair]
     resize_pred_to_ref: bool = False
+    max_pixels: int | None = MAX_PIXELS
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -116,9 +133,9 @@ class PairDataset(torch.utils.data.Dataset):
         item: dict[str, Any] = {"index": i, "key": pair.key, "reason": "", "error": ""}
         empty = torch.empty(0, dtype=torch.uint8)
         try:
-            pred = decode_image(pair.pred)
+            pred = decode_image(pair.pred, self.max_pixels)
             # a no-reference run pairs each prediction with itself: decode it once
-            ref = pred if pair.ref == pair.pred else decode_image(pair.ref)
+            ref = pred if pair.ref == pair.pred else decode_image(pair.ref, self.max_pixels)
         except DecodeError as exc:
             return {**item, "ref": empty, "pred": empty, "reason": exc.reason, "error": str(exc)}
         if ref.shape[-2:] != pred.shape[-2:]:

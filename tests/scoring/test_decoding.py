@@ -125,3 +125,19 @@ def test_size_batcher_groups_by_size_and_bounds_memory():
     assert out == [[0], [1]] and b._count == 3  # never more than max_buffered wait
     with pytest.raises(ValueError, match="batch_size"):
         SizeBatcher(0)
+
+
+def test_pixel_limit_refuses_before_decoding(tmp_path):
+    """A 15 KB 1-bit 9000x9000 PNG would take gigabytes: too_large, from the header alone."""
+    import numpy as np
+    from PIL import Image
+
+    from semfidelity.scoring.decoding import MAX_PIXELS, DecodeError, decode_image
+
+    path = tmp_path / "bomb.png"
+    Image.fromarray(np.zeros((9000, 9000), dtype=bool)).save(path)
+    assert path.stat().st_size < 100_000 and 9000 * 9000 > MAX_PIXELS
+    with pytest.raises(DecodeError, match="9000x9000 = 81000000 pixels, more than") as info:
+        decode_image(path)
+    assert info.value.reason == "too_large"
+    assert decode_image(path, max_pixels=9000 * 9000).shape == (3, 9000, 9000)
