@@ -76,7 +76,7 @@ def test_same_face_degraded_scores_above_a_different_face(metric, astronaut, swa
     compressed = metric(tensor(jpeg(astronaut, 20)), gt).item()
     other = metric(tensor(swapped), gt).item()
     assert blurred == pytest.approx(0.686, abs=0.01)
-    assert compressed == pytest.approx(0.839, abs=0.01)
+    assert compressed == pytest.approx(0.839, abs=0.02)  # JPEG encoders may differ a little
     assert other < 0.5 < blurred  # different person by dlib's threshold; same person
     assert other < blurred - 0.15
     swapped_face = metric.details(tensor(swapped), gt)[0][0]

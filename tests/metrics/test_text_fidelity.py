@@ -142,7 +142,7 @@ def test_text_invented_by_the_prediction_is_caught(metric):
     assert only_target(invented, blank).item() == 1.0
 
 
-def test_reads_as_easyocr_reader_does(plate):
+def test_reads_as_easyocr_reader_does(plate, tmp_path, monkeypatch):
     """Our network construction and safe loading give EasyOCR's own readings."""
     import easyocr
 
@@ -150,9 +150,10 @@ def test_reads_as_easyocr_reader_does(plate):
     from semfidelity.backbones.ocr import TextReader
 
     folder = weights.resolve("easyocr-english-g2").parent  # the pip package holds both files
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the Reader appends its network folder
     reader = easyocr.Reader(
         ["en"], gpu=False, model_storage_directory=str(folder), download_enabled=False,
-        verbose=False, quantize=False,
+        verbose=False, quantize=False, user_network_directory=str(tmp_path),
     )  # fmt: skip
     grey = (plate[0, 0] * 255).round().to(torch.uint8).numpy()  # R = G = B
     expected = [(text, conf) for _, text, conf in reader.readtext(grey)]
