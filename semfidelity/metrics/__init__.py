@@ -1,18 +1,13 @@
-"""Registered metrics, one module each. Importing this package registers every built-in metric."""
+"""Registered metrics, one module each. Importing this package registers every built-in metric.
 
-from semfidelity.metrics import (  # noqa: F401
-    clip_lpips,
-    clip_sim,
-    clipiqa,
-    clu,
-    dists,
-    edge_ssim,
-    face_identity,
-    lpips,
-    niqe,
-    psnr,
-    ssim,
-    text_fidelity,
-    tws,
-    wavelet,
-)
+Every public module of this package (a name without a leading underscore) is imported here, in
+name order, so that a new metric is one new module: no list to edit.
+"""
+
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if not _module.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module}")
+del _module

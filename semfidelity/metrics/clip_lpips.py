@@ -128,6 +128,24 @@ class CLIPLPIPS(Metric):
     - ``head``: ``"thesis"`` | ``"lpips"`` (``None``: from ``heads``' file, else ``"thesis"``);
     - ``weights``: backbone weights (``None`` = manifest, or the fine-tuned
       ``backbone.safetensors`` saved beside the heads; id, path, state dict, ``"random"``).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> # weights="random" keeps the example offline; the default loads the pinned ResNet-50
+        >>> metric = semfidelity.create_metric(
+        ...     "clip_lpips", device="cpu", weights="random", depth=1
+        ... )
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> metric(x, x)
+        tensor([0., 0.])
+        >>> score, dmap = metric.score_and_map(x, x.flip(-1))  # one forward pass for both
+        >>> dmap.shape, metric.calibrated
+        (torch.Size([2, 1, 64, 64]), False)
+
+    References:
+        Rocafort, semantic fidelity of super-resolution (CVC, 2025; no DOI or arXiv id). Built on:
+        Zhang et al., LPIPS, CVPR 2018, arXiv:1801.03924; He et al., ResNet, CVPR 2016,
+        arXiv:1512.03385; Radford et al., CLIP, ICML 2021, arXiv:2103.00020
     """
 
     def __init__(

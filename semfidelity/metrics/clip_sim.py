@@ -158,6 +158,18 @@ class ClipSim(ClipSemantic):
     {_CLIP_OPTIONS_DOC}
     ``amp_safe``: under ``torch.autocast`` the encoder runs in half precision while cosines are
     computed in float32.
+
+    Example:
+        >>> import torch, semfidelity
+        >>> # clip_weights="random" keeps the example offline; the default loads pinned CLIP weights
+        >>> clip_sim = semfidelity.create_metric("clip_sim", device="cpu", clip_weights="random")
+        >>> x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        >>> torch.allclose(clip_sim(x, x), torch.ones(2), atol=1e-5)
+        True
+
+    References:
+        Radford et al., "Learning transferable visual models from natural language supervision",
+        ICML 2021. arXiv:2103.00020
     """
 
     def __init__(

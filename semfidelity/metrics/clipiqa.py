@@ -77,6 +77,19 @@ class CLIPIQA(Metric):
     gives each), ``clip_model`` (``"RN50"``, a CLIP ResNet), ``clip_pretrained``
     (``"openai"``), ``clip_weights`` (``None`` = manifest, a path, or ``"random"``),
     ``logit_scale`` (100, OpenAI CLIP's trained temperature, as piq and torchmetrics use).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> # clip_weights="random" keeps the example offline; the default loads pinned CLIP weights
+        >>> iqa = semfidelity.create_metric("clipiqa", device="cpu", clip_weights="random")
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> scores = iqa(x)  # no reference needed
+        >>> scores.shape, bool(((scores >= 0) & (scores <= 1)).all())
+        (torch.Size([2]), True)
+
+    References:
+        Wang, Chan, Loy, "Exploring CLIP for assessing the look and feel of images", AAAI 2023.
+        arXiv:2207.12396
     """
 
     def __init__(

@@ -182,6 +182,23 @@ class CLU(Metric):
     - ``backbone``, ``depth``: as in ``clip_lpips`` (``None``: from the decoder's config);
     - ``weights``: backbone weights (``None`` = manifest, or the fine-tuned
       ``backbone.safetensors`` saved beside the decoder; id, path, state dict, ``"random"``).
+
+    Example:
+        >>> import tempfile, torch, semfidelity
+        >>> from semfidelity.metrics.clu import CLUDecoder, save_decoder
+        >>> folder = tempfile.mkdtemp()  # a trained decoder comes from semfid-train clu
+        >>> path = save_decoder(CLUDecoder([64, 256]), f"{folder}/decoder.safetensors",
+        ...                     config={"backbone": "imagenet", "depth": 1})
+        >>> clu = semfidelity.create_metric("clu", device="cpu", decoder=folder, weights="random")
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> score, change = clu.score_and_map(x, x.flip(-1))
+        >>> score.shape, change.shape, bool(((change >= 0) & (change <= 1)).all())
+        (torch.Size([2]), torch.Size([2, 1, 64, 64]), True)
+
+    References:
+        Rocafort, semantic fidelity of super-resolution (CVC, 2025; no DOI or arXiv id). Built on:
+        He et al., ResNet, CVPR 2016, arXiv:1512.03385; Ronneberger et al., U-Net, MICCAI 2015,
+        arXiv:1505.04597
     """
 
     def __init__(

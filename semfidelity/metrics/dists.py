@@ -44,6 +44,18 @@ class DISTS(Metric):
     image as given, as the official model's ``forward``; an int ``s``: first resize so the
     shorter side is ``s`` with bilinear interpolation, as piq's ``DISTS`` does with 256 when
     the shorter side exceeds it).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> # weights="random" keeps the example offline; the default loads the pinned VGG16
+        >>> dists = semfidelity.create_metric("dists", device="cpu", weights="random")
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> dists(x, x)
+        tensor([0., 0.])
+
+    References:
+        Ding, Ma, Wang, Simoncelli, "Image quality assessment: unifying structure and texture
+        similarity", IEEE TPAMI 44(5), 2022. arXiv:2004.07728
     """
 
     def __init__(

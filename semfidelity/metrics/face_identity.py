@@ -95,6 +95,19 @@ class FaceIdentity(Metric):
         cache: remember the readings of the last 16 targets and pairs, so that ``score``,
             ``components``, ``map`` and ``details`` of the same images (and a target broadcast
             over many predictions) run the recogniser once (default ``True``).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> faces = semfidelity.create_metric("face_identity", device="cpu")  # extra [face]
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> faces(x, x)  # no face found: empty_score
+        tensor([1., 1.])
+        >>> faces.component_names
+        ('face_identity', 'mean', 'faces', 'max_distance')
+
+    References:
+        Kazemi, Sullivan, "One millisecond face alignment with an ensemble of regression trees",
+        CVPR 2014. DOI: 10.1109/CVPR.2014.241. He et al., ResNet, CVPR 2016. arXiv:1512.03385
     """
 
     def __init__(

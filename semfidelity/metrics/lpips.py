@@ -46,6 +46,20 @@ class LPIPS(Metric):
 
     ``score`` ``(B,)`` in [0, inf), lower is better; ``map`` ``(B, 1, H, W)`` equals the official
     ``LPIPS(spatial=True)`` output (its spatial mean is close to, not equal to, the score).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> # weights="random" keeps the example offline; the default loads the pinned AlexNet
+        >>> lpips = semfidelity.create_metric("lpips", device="cpu", weights="random")
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> lpips(x, x)
+        tensor([0., 0.])
+        >>> lpips.map(x, x.flip(-1)).shape
+        torch.Size([2, 1, 64, 64])
+
+    References:
+        Zhang, Isola, Efros, Shechtman, Wang, "The unreasonable effectiveness of deep features as a
+        perceptual metric", CVPR 2018. arXiv:1801.03924
     """
 
     def __init__(

@@ -47,6 +47,17 @@ class NIQE(Metric):
     Images are scored in whole 96x96 blocks (the rest of the right/bottom edge is dropped, as
     in the reference); at least two blocks with finite features are needed, so one side must
     be at least 192 pixels after ``crop_border``.
+
+    Example:
+        >>> import torch, semfidelity
+        >>> niqe = semfidelity.create_metric("niqe", device="cpu")  # parameters ship in the package
+        >>> x = torch.rand(1, 3, 192, 192, generator=torch.Generator().manual_seed(0))
+        >>> bool(niqe(x) > 0), niqe(x).shape
+        (True, torch.Size([1]))
+
+    References:
+        Mittal, Soundararajan, Bovik, "Making a 'completely blind' image quality analyzer", IEEE
+        Signal Processing Letters 20(3), 2013. DOI: 10.1109/LSP.2012.2227726
     """
 
     def __init__(

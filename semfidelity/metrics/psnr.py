@@ -25,6 +25,20 @@ class PSNR(ChannelMetric):
 
     Options: ``data_range`` (1.0), ``y_channel`` (False: RGB; True: MATLAB Y),
     ``crop_border`` (0 pixels removed per side before scoring).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> psnr = semfidelity.create_metric("psnr", device="cpu")
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> psnr(x, x)
+        tensor([100., 100.])
+        >>> noisy = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1)))
+        >>> round(psnr(noisy.clamp(0, 1), x)[0].item())
+        26
+
+    References:
+        Huynh-Thu, Ghanbari, "Scope of validity of PSNR in image/video quality assessment",
+        Electronics Letters 44(13), 2008. DOI: 10.1049/el:20080522
     """
 
     def __init__(

@@ -30,6 +30,19 @@ class SSIM(ChannelMetric):
 
     Options: ``y_channel`` (False), ``crop_border`` (0). ``map()`` returns the local SSIM map
     at input resolution (symmetric padding, as scikit-image's ``full=True``), Y or RGB mean.
+
+    Example:
+        >>> import torch, semfidelity
+        >>> ssim = semfidelity.create_metric("ssim", device="cpu", y_channel=True, crop_border=4)
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> ssim(x, x)
+        tensor([1., 1.])
+        >>> ssim.map(x, x).shape
+        torch.Size([2, 1, 64, 64])
+
+    References:
+        Wang, Bovik, Sheikh, Simoncelli, "Image quality assessment: from error visibility to
+        structural similarity", IEEE TIP 13(4), 2004. DOI: 10.1109/TIP.2003.819861
     """
 
     base_min_size = SSIM_WINDOW
@@ -59,7 +72,22 @@ class SSIM(ChannelMetric):
     min_size=MS_SSIM_MIN_SIZE,
 )
 class MSSSIM(Metric):
-    """MS-SSIM with the five scale weights of Wang et al. (2003); needs sides >= 161 pixels."""
+    """MS-SSIM with the five scale weights of Wang et al. (2003); needs sides >= 161 pixels.
+
+    Example:
+        >>> import torch, semfidelity
+        >>> ms_ssim = semfidelity.create_metric("ms_ssim", device="cpu")
+        >>> x = torch.rand(1, 3, 176, 176, generator=torch.Generator().manual_seed(0))
+        >>> ms_ssim(x, x)
+        tensor([1.])
+        >>> bool(ms_ssim(x, x.flip(-1)) < 0.5)
+        True
+
+    References:
+        Wang, Simoncelli, Bovik, "Multiscale structural similarity for image quality assessment",
+        Asilomar Conference on Signals, Systems and Computers, 2003.
+        DOI: 10.1109/ACSSC.2003.1292216
+    """
 
     def __init__(self, *, device=None, as_loss: bool = False) -> None:
         super().__init__(device=device, as_loss=as_loss)

@@ -99,6 +99,20 @@ class TextFidelity(Metric):
         cache: remember the readings of the last 16 targets and pairs, so that ``score``,
             ``components``, ``map`` and ``details`` of the same images (and a target broadcast
             over many predictions) run the recogniser once (default ``True``).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> text = semfidelity.create_metric("text_fidelity", device="cpu")  # extra [text]
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> text(x, x)  # no text found: empty_score
+        tensor([1., 1.])
+        >>> text.component_names
+        ('text_fidelity', 'worst_region', 'regions', 'chars', 'edits')
+
+    References:
+        Baek et al., "Character region awareness for text detection" (CRAFT), CVPR 2019.
+        arXiv:1904.01941. Shi, Bai, Yao, "An end-to-end trainable neural network for image-based
+        sequence recognition" (CRNN), IEEE TPAMI 2017. arXiv:1507.05717
     """
 
     def __init__(

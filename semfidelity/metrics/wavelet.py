@@ -27,6 +27,20 @@ class WaveletSimilarity(Metric):
     "ratio"), ``k`` (0.015, stabilising constant); see ``functional.wavelet_similarity``.
     Images need ``levels`` full decomposition levels: sides of at least
     ``(filter_length - 1) * 2**levels`` (8 for haar, 3 levels).
+
+    Example:
+        >>> import torch, semfidelity
+        >>> wavelet = semfidelity.create_metric("wavelet", device="cpu", wavelet="db2", levels=2)
+        >>> x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        >>> wavelet(x, x)
+        tensor([1., 1.])
+        >>> wavelet.min_size  # (filter_length - 1) * 2**levels
+        12
+
+    References:
+        Korkmaz, Tekalp, Doğan, IEEE TCSVT 2025 (the TWS wavelet term). arXiv:2506.20832.
+        Mallat, "A theory for multiresolution signal decomposition: the wavelet representation",
+        IEEE TPAMI 11(7), 1989. DOI: 10.1109/34.192463
     """
 
     def __init__(
