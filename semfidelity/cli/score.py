@@ -4,7 +4,9 @@
     torchrun --nproc_per_node=4 -m semfidelity.cli.score REF PRED --metrics tws --out s.jsonl
 
 Exit codes: 0 every pair scored; 1 some pairs or files failed (each listed in the summary, every
-other row still written); 2 usage error (bad arguments, unknown metric, unusable output file).
+other row still written); 2 usage error (bad arguments, unknown metric, unusable output path);
+3 a write failed during the run (disk full); 130 interrupted (Ctrl-C; --resume continues);
+141 stdout closed by its reader (``| head``), ended quietly.
 Full documentation: docs/cli.md.
 """
 
@@ -14,6 +16,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,11 +35,32 @@ __all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("semfidelity.cli.score")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE (as a shell reports them)
 
 
 def _out(text: str = "", stream: TextIO | None = None) -> None:
     (stream or sys.stdout).write(text + "\n")
+
+
+def _err(text: str) -> None:
+    try:
+        _out(text, sys.stderr)
+    except OSError:  # stderr closed too: nothing left to tell
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point the process's stdout at devnull, so the exit-time flush of a stdout that failed
+    (closed pipe, full device) raises nothing (the recipe of Python's ``signal`` docs)."""
+    if sys.stdout is None or sys.stdout is not sys.__stdout__:
+        return  # redirected in-process (tests, callers): not ours to touch
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 # --------------------------------------------------------------------------- arguments
@@ -274,6 +298,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _out(f"semfid-score: error: {exc}", sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        kept = f"; rows written to {args.out!r} are kept: rerun with --resume" if args.out else ""
+        _err(f"semfid-score: interrupted{kept}")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout closed by its reader (| head): end quietly
+        _silence_stdout()
+        return EXIT_PIPE
+    except OSError as exc:  # a write failed during the run: disk full, /dev/full, ...
+        _silence_stdout()
+        kept = f"; rows written to {args.out!r} are kept: rerun with --resume" if args.out else ""
+        _err(f"semfid-score: error: I/O error during the run: {exc}{kept}")
+        return EXIT_IO
     finally:
         pkg = logging.getLogger("semfidelity")
         pkg.removeHandler(handler)

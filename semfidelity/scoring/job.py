@@ -16,6 +16,7 @@ from semfidelity.factory import create_metric
 from semfidelity.metric import Metric, resolve_device
 from semfidelity.registry import get_spec
 from semfidelity.scoring.config import BASE_COLUMNS, ScoreConfig, UsageError
+from semfidelity.scoring.outpath import check_output_path
 from semfidelity.scoring.pairs import Pair, PairingResult, discover_pairs
 from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
 
@@ -90,6 +91,7 @@ def prepare(config: ScoreConfig) -> Job:
         raise UsageError(f"--device: {exc}") from None
     fmt = "csv"
     if config.out:
+        check_output_path(config.out, "--out")
         try:
             fmt = file_format(config.out)
         except OutputError as exc:
@@ -98,6 +100,8 @@ def prepare(config: ScoreConfig) -> Job:
         raise UsageError("--resume needs --out")
     if config.report is not None and not config.report.lower().endswith((".html", ".htm")):
         raise UsageError(f"--report: expected a file ending in .html, got {config.report!r}")
+    if config.report is not None:
+        check_output_path(config.report, "--report")
     if config.report_worst < 0:
         raise UsageError(f"--report-worst: expected >= 0, got {config.report_worst}")
     if config.resume and config.overwrite:

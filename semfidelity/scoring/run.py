@@ -11,6 +11,7 @@ merges the parts with ``out`` into one file sorted by key and writes the evaluat
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from pathlib import Path
@@ -109,10 +110,7 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         keys = [str(r["key"]) for r in kept]
         if keys != sorted(keys):
             write_sorted(out, kept, job.columns, job.fmt)
-        failed = write_summary(job.columns, job.pairing, kept, stdout)
-        write_card(out, build_card(job, kept))
-        _report(job, kept)
-        return failed
+        return _finish(job, kept, stdout)
     ctx.barrier()
     failed = 0
     if ctx.is_main:
@@ -120,10 +118,19 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         write_sorted(out, rows, job.columns, job.fmt)
         for p in out.parent.glob(out.name + ".rank*.part"):
             p.unlink()
-        failed = write_summary(job.columns, job.pairing, rows, stdout)
-        write_card(out, build_card(job, rows))
-        _report(job, rows)
+        failed = _finish(job, rows, stdout)
     return int(ctx.broadcast(failed))
+
+
+def _finish(job: Job, rows: list[dict], stdout: TextIO) -> int:
+    """Card and report first, then the summary: a closed stdout (``| head``) loses only text."""
+    summary = io.StringIO()
+    failed = write_summary(job.columns, job.pairing, rows, summary)
+    write_card(Path(job.config.out), build_card(job, rows))
+    _report(job, rows)
+    stdout.write(summary.getvalue())
+    stdout.flush()
+    return failed
 
 
 def _report(job: Job, rows: list[dict]) -> None:
