@@ -5,37 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"
-SET5 = ("baby", "bird", "butterfly", "head", "woman")
+# REPO is re-exported only for tests still written as `from conftest import REPO`: import from
+# repo_data instead (another folder's conftest.py can shadow this module's name).
+from repo_data import DATA, REPO, SET5, load_png, set5_bicubic_pair  # noqa: F401
 
 # One intra-op thread: tests run small tensors, and on a loaded 2-core machine OpenMP threads
 # spinning against each other made the suite 5-25x slower.
 torch.set_num_threads(1)
-
-
-def _to_tensor(img: Image.Image) -> torch.Tensor:
-    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def load_png(path: Path) -> torch.Tensor:
-    with Image.open(path) as img:
-        return _to_tensor(img)
-
-
-def set5_bicubic_pair(name: str, scale: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
-    """(bicubic x``scale`` upsampling of the MATLAB-bicubic LR, HR), cropped to a common size."""
-    hr_img = Image.open(DATA / "set5_swinir" / "HR" / f"{name}.png").convert("RGB")
-    lr_img = Image.open(DATA / "set5_swinir" / "LR_bicubic" / f"X{scale}" / f"{name}x{scale}.png")
-    up = lr_img.convert("RGB").resize((lr_img.width * scale, lr_img.height * scale), Image.BICUBIC)
-    w, h = min(up.width, hr_img.width), min(up.height, hr_img.height)
-    return _to_tensor(up.crop((0, 0, w, h))), _to_tensor(hr_img.crop((0, 0, w, h)))
 
 
 @pytest.fixture(scope="session")

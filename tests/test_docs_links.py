@@ -8,7 +8,7 @@ import re
 import types
 
 import pytest
-from conftest import REPO
+from repo_data import REPO
 
 from semfidelity import weights
 from semfidelity._docs import DOCS_URL, docs_url

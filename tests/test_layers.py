@@ -7,7 +7,7 @@ import ast
 from functools import cache
 
 import pytest
-from conftest import REPO
+from repo_data import REPO
 
 PKG = REPO / "semfidelity"
 MAX_LINES = 350

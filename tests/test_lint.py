@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import REPO
+from repo_data import REPO
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from repo_data import REPO
 
 
 def _fenced_commands(text: str) -> list[str]:

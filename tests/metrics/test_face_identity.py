@@ -14,8 +14,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import DATA
 from PIL import Image, ImageFilter
+from repo_data import DATA
 
 from semfidelity import create_metric, metric_info
 

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import DATA
 from PIL import Image, ImageDraw, ImageFont
+from repo_data import DATA
 
 from semfidelity import create_metric, metric_info
 

@@ -12,8 +12,8 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import SET5, set5_bicubic_pair
 from PIL import Image
+from repo_data import SET5, set5_bicubic_pair
 from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 
 import semfidelity

@@ -10,7 +10,7 @@ import math
 
 import pytest
 import torch
-from conftest import SET5
+from repo_data import SET5
 from tiny_clip import TINY_CLIP_OPTIONS, make_tiny_clip
 from toy_encoder import ToyEncoder
 

@@ -15,9 +15,9 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import DATA, SET5, load_png
 from kornia.filters import gaussian_blur2d
 from PIL import Image
+from repo_data import DATA, SET5, load_png
 
 from semfidelity.selection import FaithfulRealismScorer, rank
 
