@@ -22,6 +22,9 @@ __all__ = [
     "Memo",
     "coverage",
     "region_map",
+    "per_pair",
+    "region_maps",
+    "column",
     "levenshtein",
     "normalise_text",
 ]
@@ -89,6 +92,32 @@ def region_map(
             patch = out[:, y0:y1, x0:x1]
             torch.minimum(patch, torch.tensor(float(v)), out=patch)
     return out
+
+
+def per_pair(
+    pred: torch.Tensor, target: torch.Tensor, compare: Callable[[np.ndarray, np.ndarray], T]
+) -> list[T]:
+    """``compare(pred_u8, target_u8)`` for each image of the batch (a target batch of one is
+    shared by every prediction)."""
+    preds, targets = to_uint8_images(pred), to_uint8_images(target)
+    if len(targets) == 1:
+        targets = targets * len(preds)
+    return [compare(p, t) for p, t in zip(preds, targets)]
+
+
+def region_maps(
+    pred: torch.Tensor, results: Sequence[Sequence[Any]], value: Callable[[Any], float]
+) -> torch.Tensor:
+    """``(B, 1, H, W)`` maps of per-image region lists (items with a ``rect``), each region
+    filled with ``value(item)`` on a background of 1 (nothing found to differ)."""
+    h, w = pred.shape[-2:]
+    maps = [region_map(h, w, [x.rect for x in r], [value(x) for x in r], 1.0) for r in results]
+    return torch.stack(maps).to(pred.device)
+
+
+def column(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` float32 tensor of per-image values on ``like``'s device."""
+    return torch.tensor(values, dtype=torch.float32, device=like.device)
 
 
 def levenshtein(a: str, b: str) -> int:

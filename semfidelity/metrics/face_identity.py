@@ -32,7 +32,7 @@ from semfidelity.backbones.face import (
 from semfidelity.io import ImageLike
 from semfidelity.metric import Metric
 from semfidelity.metrics._checks import check_bool, check_unit_interval
-from semfidelity.metrics._regions import Memo, coverage, digest, region_map, to_uint8_images
+from semfidelity.metrics._regions import Memo, column, coverage, digest, per_pair, region_maps
 from semfidelity.registry import register_metric
 
 __all__ = ["FaceIdentity", "FaceMatch", "identity_similarity"]
@@ -173,11 +173,7 @@ class FaceIdentity(Metric):
         return self._pairs.get((digest(pred), digest(target)), compute)
 
     def _analyse(self, pred: torch.Tensor, target: torch.Tensor) -> list[list[FaceMatch]]:
-        preds = to_uint8_images(pred)
-        targets = to_uint8_images(target)
-        if len(targets) == 1:
-            targets = targets * len(preds)
-        return [self._compare(p, t) for p, t in zip(preds, targets)]
+        return per_pair(pred, target, self._compare)
 
     def _worst(self, faces: list[FaceMatch]) -> float:
         return min((f.similarity for f in faces), default=self.empty_score)
@@ -187,32 +183,26 @@ class FaceIdentity(Metric):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         values = [self._worst(f) for f in self._analyse(pred, target)]
-        return torch.tensor(values, dtype=torch.float32, device=pred.device)
+        return column(values, pred)
 
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         results = self._analyse(pred, target)
-
-        def col(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float32, device=pred.device)
-
         return {
-            "face_identity": col([self._worst(f) for f in results]),
-            "mean": col(
-                [sum(x.similarity for x in f) / len(f) if f else self.empty_score for f in results]
+            "face_identity": column([self._worst(f) for f in results], pred),
+            "mean": column(
+                [sum(x.similarity for x in f) / len(f) if f else self.empty_score for f in results],
+                pred,
             ),
-            "faces": col([len(f) for f in results]),
-            "max_distance": col([max((x.distance for x in f), default=0.0) for f in results]),
+            "faces": column([len(f) for f in results], pred),
+            "max_distance": column(
+                [max((x.distance for x in f), default=0.0) for f in results], pred
+            ),
         }
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-        h, w = pred.shape[-2:]
-        maps = [
-            region_map(h, w, [x.rect for x in f], [x.similarity for x in f], background=1.0)
-            for f in self._analyse(pred, target)
-        ]
-        return torch.stack(maps).to(pred.device)
+        return region_maps(pred, self._analyse(pred, target), lambda x: x.similarity)
 
     def details(self, pred: ImageLike, target: ImageLike) -> list[list[dict]]:
         """Per image, every compared face, least similar first: ``rect``, ``distance``,

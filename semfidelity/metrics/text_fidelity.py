@@ -26,12 +26,13 @@ from semfidelity.metric import Metric
 from semfidelity.metrics._checks import check_bool, check_unit_interval
 from semfidelity.metrics._regions import (
     Memo,
+    column,
     coverage,
     digest,
     levenshtein,
     normalise_text,
-    region_map,
-    to_uint8_images,
+    per_pair,
+    region_maps,
 )
 from semfidelity.registry import register_metric
 
@@ -190,11 +191,7 @@ class TextFidelity(Metric):
         return out
 
     def _analyse(self, pred: torch.Tensor, target: torch.Tensor) -> list[list[RegionReading]]:
-        preds = to_uint8_images(pred)
-        targets = to_uint8_images(target)
-        if len(targets) == 1:
-            targets = targets * len(preds)
-        return [self._compare(p, t) for p, t in zip(preds, targets)]
+        return per_pair(pred, target, self._compare)
 
     def _total(self, regions: list[RegionReading]) -> float:
         length = sum(r.length for r in regions)
@@ -207,33 +204,24 @@ class TextFidelity(Metric):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         values = [self._total(r) for r in self._analyse(pred, target)]
-        return torch.tensor(values, dtype=torch.float32, device=pred.device)
+        return column(values, pred)
 
     def compute_components(
         self, pred: torch.Tensor, target: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         results = self._analyse(pred, target)
-
-        def col(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float32, device=pred.device)
-
         return {
-            "text_fidelity": col([self._total(r) for r in results]),
-            "worst_region": col(
-                [min((x.score for x in r), default=self.empty_score) for r in results]
+            "text_fidelity": column([self._total(r) for r in results], pred),
+            "worst_region": column(
+                [min((x.score for x in r), default=self.empty_score) for r in results], pred
             ),
-            "regions": col([len(r) for r in results]),
-            "chars": col([sum(x.length for x in r) for r in results]),
-            "edits": col([sum(x.edits for x in r) for r in results]),
+            "regions": column([len(r) for r in results], pred),
+            "chars": column([sum(x.length for x in r) for r in results], pred),
+            "edits": column([sum(x.edits for x in r) for r in results], pred),
         }
 
     def compute_map(self, pred: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-        h, w = pred.shape[-2:]
-        maps = [
-            region_map(h, w, [x.rect for x in r], [x.score for x in r], background=1.0)
-            for r in self._analyse(pred, target)
-        ]
-        return torch.stack(maps).to(pred.device)
+        return region_maps(pred, self._analyse(pred, target), lambda x: x.score)
 
     def details(self, pred: ImageLike, target: ImageLike, k: int | None = 3) -> list[list[dict]]:
         """Per image, the ``k`` worst regions (all when ``None``), worst first, as dicts:
