@@ -10,23 +10,13 @@ import time
 
 import pytest
 import torch
-from hubserver import isolate_hub_env
 from safetensors.torch import save as safetensors_bytes
 
 from semfidelity import weights
 from semfidelity.cli.weights import main as weights_cli
-from semfidelity.weights import integrity
 
 DATA = safetensors_bytes({"w": torch.arange(6.0)})
 OTHER = safetensors_bytes({"w": torch.arange(6.0) + 1})  # same size, other bytes
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    isolate_hub_env(monkeypatch, tmp_path)
-    integrity.forget_verified()
-    yield
-    integrity.forget_verified()
 
 
 def _manifest(tmp_path, monkeypatch, **entry) -> None:
