@@ -20,7 +20,7 @@ Changes from the reference (each named in ``docs/training.md``):
 * the camera-ISP step is a no-op, as in the released code (``isp_model=None``; the ISP model
   of the paper is not part of the release); its coin is still drawn to keep the sequence;
 * blurs run through ``cv2.filter2D`` (reflect-101 border, flipped kernel) instead of
-  ``scipy.ndimage.convolve(mode="mirror")`` (same result to float32 rounding, 10-30x faster at 512x512);
+  ``scipy.ndimage.convolve(mode="mirror")`` (equal to float32 rounding, 10-30x faster at 512^2);
   the anisotropic kernel is the reference's Gaussian density evaluated in closed form instead
   of a loop of ``scipy.stats.multivariate_normal.pdf``; ``shift_pixel`` uses bilinear
   interpolation in NumPy (SciPy removed ``interp2d``, which it used with its linear default);
