@@ -111,7 +111,7 @@ def test_c2i_equals_open_clip_with_the_same_weights(data, tmp_path):
     ours = scorer(GT_CAPTIONS, SR_CAPTIONS, paths)
     assert ours.shape == (6,) and ours.dtype == torch.float32
     # open_clip's PIL resize rounds to 8 bits, ours stays float (docs/metrics/tws.md)
-    torch.testing.assert_close(ours, want, atol=2e-3, rtol=0)
+    torch.testing.assert_close(ours, want, atol=1e-3, rtol=0)  # measured 1.3e-4
     whole = C2I(make_tiny_clip_text(), "openai", file, view="whole", device="cpu")
     assert whole(GT_CAPTIONS, SR_CAPTIONS, paths).shape == (6,)
     with pytest.raises(ValueError, match="view"):
