@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semfidelity.weights import load_state_dict, resolve
+from semfidelity.weights import get_entry, load_state_dict, resolve
 
 __all__ = ["CAPTION_EXTRA", "MINILM_ID", "MINILM_VOCAB_ID", "SentenceEncoder"]
 
@@ -89,7 +89,8 @@ class SentenceEncoder(nn.Module):
                 raise ValueError(f"{name}: at most {top} (the model's positions), got {value}")
         lib = _libraries()
         vocab_file = resolve(MINILM_VOCAB_ID, vocab)
-        state = load_state_dict(MINILM_ID, weights)
+        state = load_state_dict(MINILM_ID, weights)  # hash-checked against the manifest
+        self.weight_sha256 = get_entry(MINILM_ID).sha256
         state = {k: v for k, v in state.items() if not k.startswith("pooler.")}
         state.pop("embeddings.position_ids", None)  # a buffer older transformers saved
         self.bert = lib.BertModel(lib.BertConfig(**_MINILM_CONFIG), add_pooling_layer=False)
@@ -103,7 +104,7 @@ class SentenceEncoder(nn.Module):
         )
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        self.batch_size = batch_size
+        self.batch_size, self.max_tokens = batch_size, max_tokens
         for p in self.parameters():
             p.requires_grad_(False)
         self.eval()

@@ -78,6 +78,9 @@ class CaptionsFile:
     def __repr__(self) -> str:
         return f"CaptionsFile({str(self.path)!r}, {len(self.captions)} captions)"
 
+    def describe(self) -> dict:
+        return {"captions_csv": str(self.path.absolute())}
+
     def caption(self, paths: Sequence[Path]) -> list[str]:
         out = []
         for p in paths:

@@ -12,12 +12,15 @@ chosen score, clipped to [0, 1]; ``c2c``/``c2i`` are the raw cosines (empty when
 A pair whose captioning or scoring fails is left out of the CSV and listed, with the stage and
 the reason, in ``<out>.errors.csv``; the run goes on. Rows are flushed per batch, so
 ``resume=True`` continues a killed run: pairs already in the CSV are skipped (failed pairs are
-tried again), and a torn last row is dropped.
+tried again), and a torn last row is dropped. ``<out>.settings.json`` records what made the
+labels (captioner, scorers and their models, label source); a resume with other settings is
+refused, so one CSV never mixes labels of two setups.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -28,7 +31,15 @@ import torch
 
 from semfidelity.training.captions import Captioner, caption_each
 
-__all__ = ["COLUMNS", "PseudoLabelResult", "pseudo_label", "pairs_from_csv", "errors_path"]
+__all__ = [
+    "COLUMNS",
+    "PseudoLabelResult",
+    "pseudo_label",
+    "pairs_from_csv",
+    "errors_path",
+    "settings_path",
+    "describe",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +64,42 @@ def errors_path(out: str | os.PathLike[str]) -> Path:
     """``pairs.csv`` -> ``pairs.errors.csv`` (next to it)."""
     out = Path(out)
     return out.with_name(f"{out.stem}.errors.csv")
+
+
+def settings_path(out: str | os.PathLike[str]) -> Path:
+    """``pairs.csv`` -> ``pairs.settings.json`` (next to it)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.settings.json")
+
+
+def describe(obj: object) -> dict:
+    """``obj.describe()`` when it has one (the settings that change its output), else its class."""
+    method = getattr(obj, "describe", None)
+    if callable(method):
+        return dict(method())
+    return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}"}
+
+
+def _settings(captioner: Captioner, scorers: dict[str, Scorer], label: str) -> dict:
+    return {
+        "label": f"1 - {label} (clipped to [0, 1]); 1 = semantic error",
+        "captioner": describe(captioner),
+        "scorers": {name: describe(scorer) for name, scorer in sorted(scorers.items())},
+    }
+
+
+def _check_settings(out: Path, settings: dict) -> None:
+    path = settings_path(out)
+    if not path.is_file():
+        return
+    before = json.loads(path.read_text(encoding="utf-8"))
+    differ = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+    if differ:
+        detail = "; ".join(f"{k}: was {before.get(k)!r}, now {settings.get(k)!r}" for k in differ)
+        raise ValueError(
+            f"{out}: cannot resume with other settings than {path.name} records ({detail}); "
+            f"use the same settings, or overwrite"
+        )
 
 
 def _key(path: str | os.PathLike[str]) -> str:
@@ -194,13 +241,16 @@ def pseudo_label(
     out = Path(out)
     result = PseudoLabelResult(out=out)
     done: set[tuple[str, str]] = set()
+    settings = _settings(captioner, scorers, label)
     if out.exists() and resume:
+        _check_settings(out, settings)
         done, result.kept = _existing_rows(out)
     elif out.exists() and not overwrite:
         raise FileExistsError(f"out: {str(out)!r} exists; pass resume=True or overwrite=True")
     todo = [(Path(r), Path(d)) for r, d in pairs if (_key(r), _key(d)) not in done]
     out.parent.mkdir(parents=True, exist_ok=True)
     fresh = not (out.exists() and resume)
+    settings_path(out).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     captions: dict[Path, str] = {}
     with open(out, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)

@@ -49,6 +49,14 @@ class C2C:
     ) -> None:
         self.encoder = (encoder or SentenceEncoder()).to(_device(device))
 
+    def describe(self) -> dict:
+        """What determines the scores: the sentence model and its tokenisation."""
+        return {
+            "score": "cosine of all-MiniLM-L6-v2 embeddings of GT and SR captions",
+            "weights": self.encoder.weight_sha256,
+            "max_tokens": self.encoder.max_tokens,
+        }
+
     def __call__(
         self, gt_captions: Sequence[str], sr_captions: Sequence[str], sr_paths: Sequence[Path]
     ) -> torch.Tensor:
@@ -83,8 +91,22 @@ class C2I:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         device = torch.device(device)
         self.view = view
+        self.weights = clip_weights
+        if clip_weights is not None and clip_weights != "random":
+            self.weights = Path(clip_weights).absolute()
         self.text = ClipTextEncoder(clip_model, clip_pretrained, clip_weights).to(device)
         self.image = ClipEncoder(clip_model, clip_pretrained, clip_weights).to(device)
+
+    def describe(self) -> dict:
+        """What determines the scores: the CLIP checkpoint and the image view."""
+        weights = self.image.weight_id if self.weights is None else str(self.weights)
+        return {
+            "score": "CLIP cosine of GT caption (text) and SR image",
+            "clip_model": self.image.clip_model,
+            "clip_pretrained": self.image.clip_pretrained,
+            "clip_weights": weights,
+            "view": self.view,
+        }
 
     @torch.no_grad()
     def embed_images(self, paths: Sequence[Path]) -> torch.Tensor:

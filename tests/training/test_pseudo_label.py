@@ -8,6 +8,7 @@ failing pair is recorded and the run goes on, and a killed run resumes to the sa
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tiny_clip import make_tiny_clip_text
 from semfidelity.cli.pseudo_label import main
 from semfidelity.training import read_pairs
 from semfidelity.training.captions import Captioner, CaptionsFile, caption_each
-from semfidelity.training.pseudo_label import COLUMNS, errors_path, pseudo_label
+from semfidelity.training.pseudo_label import COLUMNS, errors_path, pseudo_label, settings_path
 from semfidelity.training.pseudo_scores import C2C, C2I
 
 # Odd names: comma, quotes, spaces, non-ASCII, a leading '#', a '=' (spreadsheet formula).
@@ -123,9 +124,12 @@ class ListCaptioner:
 
     def __init__(self, captions: dict[str, str], broken: tuple[str, ...] = ()) -> None:
         self.captions, self.broken, self.calls = captions, broken, []
+        self.kill_on_call: int | None = None
 
     def caption(self, paths):
         self.calls.append(len(paths))
+        if len(self.calls) == self.kill_on_call:
+            raise KeyboardInterrupt
         if any(p.name in self.broken for p in paths):
             raise RuntimeError(f"cannot caption {[p.name for p in paths]}")
         return [self.captions[f"{p.parent.name}/{p.name}"] for p in paths]
@@ -172,15 +176,9 @@ def test_failures_are_recorded_and_the_run_goes_on(data, c2c, c2i):
 def test_resume_after_a_kill_gives_the_uninterrupted_csv(data, c2c):
     full = data / "full.csv"
     pseudo_label(_pairs(data), full, _list_captioner(), {"c2c": c2c}, batch_size=2)
-
-    class Killed(_list_captioner().__class__):
-        def caption(self, paths):
-            if len(self.calls) == 1:
-                raise KeyboardInterrupt  # not an Exception: stops the run like Ctrl-C
-            return super().caption(paths)
-
     out = data / "pairs.csv"
-    killed = Killed(_list_captioner().captions)
+    killed = _list_captioner()
+    killed.kill_on_call = 2  # KeyboardInterrupt is no Exception: it stops the run like Ctrl-C
     with pytest.raises(KeyboardInterrupt):
         pseudo_label(_pairs(data), out, killed, {"c2c": c2c}, batch_size=2)
     assert len(read_pairs(out)) == 2  # the first batch was flushed
@@ -194,6 +192,24 @@ def test_resume_after_a_kill_gives_the_uninterrupted_csv(data, c2c):
     assert out.read_text(encoding="utf-8") == full.read_text(encoding="utf-8")
     rerun = pseudo_label(_pairs(data), out, _list_captioner(), {"c2c": c2c}, resume=True)
     assert (rerun.kept, rerun.written) == (6, 0)
+
+
+def test_resume_with_other_settings_is_refused(data, c2c, c2i):
+    out = data / "pairs.csv"
+    captions = CaptionsFile(data / "captions.csv")
+    pseudo_label(_pairs(data)[:2], out, captions, {"c2c": c2c, "c2i": c2i})
+    settings = json.loads(settings_path(out).read_text(encoding="utf-8"))
+    assert settings["captioner"] == {"captions_csv": str((data / "captions.csv").absolute())}
+    assert settings["scorers"]["c2c"]["weights"].startswith("53aa5117")
+    assert settings["scorers"]["c2i"]["clip_weights"] == "random"
+    assert settings["label"].startswith("1 - c2c")
+    scorers = {"c2c": c2c, "c2i": c2i}
+    with pytest.raises(ValueError, match="cannot resume with other settings.*label"):
+        pseudo_label(_pairs(data), out, captions, scorers, label="c2i", resume=True)
+    with pytest.raises(ValueError, match="captioner: was"):
+        pseudo_label(_pairs(data), out, _list_captioner(), scorers, resume=True)
+    result = pseudo_label(_pairs(data), out, captions, scorers, resume=True)
+    assert (result.kept, result.written) == (2, 4)
 
 
 def test_command_line(data, monkeypatch, capsys):

@@ -59,7 +59,9 @@ class HFCaptioner:
         self.device = torch.device(
             device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
         )
+        self.source = type(model).__name__
         if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+            self.source = str(model)
             model, processor = load_vlm(str(model), dtype, load_kwargs)
         elif processor is None:
             raise ValueError("processor: required when model is a model object, not an id/path")
@@ -69,6 +71,15 @@ class HFCaptioner:
 
     def __repr__(self) -> str:
         return f"HFCaptioner(model={type(self.model).__name__}, device={self.device})"
+
+    def describe(self) -> dict:
+        """What determines the captions (for a pseudo-label run's settings record)."""
+        return {
+            "vlm": self.source,
+            "prompt": self.prompt,
+            "max_new_tokens": self.max_new_tokens,
+            "decoding": "greedy",
+        }
 
     @torch.no_grad()
     def caption_images(self, images: Sequence[Any]) -> list[str]:
