@@ -223,6 +223,9 @@ def test_command_line(data, monkeypatch, capsys):
     assert tuple(rows[0]) == COLUMNS and len(rows) == 6 and all(r["c2i"] for r in rows)
     assert main([*base, "--captions", str(data / "captions.csv"), *tiny]) == 2
     assert "exists; add --resume or --overwrite" in capsys.readouterr().err
+    other = ["--captions", str(data / "captions.csv"), *tiny, "--resume", "--label", "c2i"]
+    assert main([*base, *other]) == 2
+    assert "cannot resume with other settings" in capsys.readouterr().err
     plugin = "toy_captioner_module:_list_captioner"  # a factory
     assert main([*base, "--captioner", plugin, "--scores", "c2c", "--overwrite"]) == 0
     assert all(r["c2i"] == "" for r in csv.DictReader(open(out, encoding="utf-8")))

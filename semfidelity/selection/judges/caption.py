@@ -32,9 +32,10 @@ class HFCaptioner:
         model: a Hub id or local folder (default BLIP-2 OPT-2.7b, as the judge), or a ready
             model object (then pass ``processor``).
         processor: the model's processor when ``model`` is an object.
-        prompt: text given with each image (BLIP-2 captions from an empty prompt; chat VLMs
-            want an instruction such as ``"Describe the image in one sentence."``). The prompt
-            is removed from the generated text.
+        prompt: text passed with each image to the processor as is (BLIP-2 captions from an
+            empty prompt, or continues ``"a photo of"``); it is removed from the generated
+            text. Models that need a chat template (image placeholders, roles) need a plug-in
+            captioner of their own.
         max_new_tokens: caption length limit in tokens.
         device, dtype, batch_size, **load_kwargs: as :class:`~.hf.HFJudge`.
     """
