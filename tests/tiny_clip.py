@@ -35,3 +35,22 @@ def make_tiny_clip() -> str:
         (folder / f"{TINY_CLIP}.json").write_text(json.dumps(TINY_CLIP_CONFIG))
         open_clip.add_model_config(folder)
     return TINY_CLIP
+
+
+TINY_TEXT_CLIP = "semfid-tiny-vit-text"
+
+#: The tiny ViT with a text tower that takes open_clip's real tokenizer (49 408 tokens, 77
+#: positions), for metrics that embed text (SpLiCE concepts).
+TINY_TEXT_CLIP_CONFIG = {
+    **TINY_CLIP_CONFIG,
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+def make_tiny_text_clip() -> str:
+    """Register the tiny config with a full-vocabulary text tower (idempotent); its name."""
+    if TINY_TEXT_CLIP not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-text-clip-"))
+        (folder / f"{TINY_TEXT_CLIP}.json").write_text(json.dumps(TINY_TEXT_CLIP_CONFIG))
+        open_clip.add_model_config(folder)
+    return TINY_TEXT_CLIP
