@@ -23,11 +23,10 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load, load_file, save_file
 
-from semfidelity.backbones.clip import _config_name, _open_clip, clip_weight_id
-from semfidelity.weights import load_state_dict
+from semfidelity.backbones.clip import _config_name, clip_weight_id
+from semfidelity.backbones.clip_text import ClipTextEncoder
 from semfidelity.weights.locations import semfid_cache_dir
 
 __all__ = [
@@ -103,37 +102,13 @@ def _weights_key(
     )
 
 
-def _build_clip(clip_model: str, clip_pretrained: str, weights):
-    oc = _open_clip()
-    name = _config_name(clip_model, clip_pretrained)
-    if isinstance(weights, str) and weights == "random":
-        logger.warning(
-            "CLIP %s built with random weights: concept embeddings are meaningless", name
-        )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return oc.create_model(name, pretrained=None), name
-    weight_id = clip_weight_id(clip_model, clip_pretrained)
-    if weights is None and weight_id is None:
-        raise ValueError(
-            f"clip_pretrained: no manifest weight for {clip_model!r}/{clip_pretrained!r}; pass "
-            f"clip_weights=<path to an open_clip CLIP state dict> or clip_weights='random'"
-        )
-    state = load_state_dict(weight_id) if weights is None else load_state_dict(path=Path(weights))
-    model = oc.create_model(name, pretrained=None)
-    model.load_state_dict(state, strict=True)
-    return model, name
-
-
-def _embed_texts(model, name: str, concepts: Sequence[str], device, chunk: int) -> torch.Tensor:
-    tokenizer = _open_clip().get_tokenizer(name)
-    model = model.to(device).eval()
-    out = []
-    with torch.no_grad(), torch.autocast(device_type=torch.device(device).type, enabled=False):
-        for i in range(0, len(concepts), chunk):
-            tokens = tokenizer(list(concepts[i : i + chunk])).to(device)
-            out.append(model.encode_text(tokens).float().cpu())
-    return F.normalize(torch.cat(out), dim=-1)
+def _embed_texts(
+    clip_model: str, clip_pretrained: str, weights, concepts: Sequence[str], device, chunk: int
+) -> torch.Tensor:
+    """Run the text tower once over ``concepts`` (unit-norm, CPU float32); the tower is dropped."""
+    encoder = ClipTextEncoder(clip_model, clip_pretrained, weights, batch_size=chunk).to(device)
+    with torch.autocast(device_type=torch.device(device).type, enabled=False):
+        return encoder.embed(concepts).cpu()
 
 
 def _cache_path(key: str) -> Path:
@@ -171,10 +146,8 @@ def concept_embeddings(
         if emb is not None and emb.shape[0] != len(concepts):
             emb = None
     if emb is None:
-        model, name = _build_clip(clip_model, clip_pretrained, weights)
         logger.info("splice: embedding %d concepts with %s", len(concepts), wkey)
-        emb = _embed_texts(model, name, concepts, device, chunk)
-        del model
+        emb = _embed_texts(clip_model, clip_pretrained, weights, concepts, device, chunk)
         if persistent:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import Lasso
-from tiny_clip import make_tiny_text_clip
+from tiny_clip import make_tiny_clip_text
 
 import semfidelity
 from semfidelity.backbones import clip_concepts
@@ -24,7 +24,7 @@ VOCAB = load_vocabulary()[-300:]  # the 300 most frequent default concepts: fast
 
 def build(name="splice_sym", **options):
     options = {
-        "clip_model": make_tiny_text_clip(),
+        "clip_model": make_tiny_clip_text(),
         "clip_weights": "random",
         "vocabulary": VOCAB,
         "device": "cpu",
@@ -55,7 +55,7 @@ def splice_reference(images: torch.Tensor, l1: float) -> torch.Tensor:
     'skl' solver), traced with open_clip and scikit-learn on the same tiny random model."""
     import open_clip
 
-    name = make_tiny_text_clip()
+    name = make_tiny_clip_text()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = open_clip.create_model(name, pretrained=None).eval()
@@ -169,7 +169,7 @@ def test_concept_embeddings_are_cached(monkeypatch, tmp_path):
     )
     monkeypatch.setenv("SEMFID_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(clip_concepts, "_MEMORY", {})
-    name = make_tiny_text_clip()
+    name = make_tiny_clip_text()
     words = ("cat", "dog", "house")
     first = concept_embeddings(words, name, "openai", "random")
     again = concept_embeddings(words, name, "openai", "random")
