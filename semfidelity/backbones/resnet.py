@@ -107,6 +107,14 @@ class ResNetFeatures(nn.Module):
         """Downsampling factor of each returned stage."""
         return [2 ** (i + 1) for i in range(self.depth + 1)]
 
+    def stage_modules(self) -> list[list[nn.Module]]:
+        """The modules of each returned stage, stem first: ``[stem layers]``, ``[pool,
+        layer1]``, ``[layer2]``, ... (``depth + 1`` lists; every parameter is in exactly one)."""
+        stem = [getattr(self, name) for name in self._stem_names]
+        rest = [[getattr(self, self._pool_name), self.layer1]]
+        rest += [[getattr(self, f"layer{i}")] for i in range(2, self.depth + 1)]
+        return [stem, *rest]
+
     def train(self, mode: bool = True) -> ResNetFeatures:
         # Frozen backbone: BatchNorm always uses its running statistics.
         return super().train(False)

@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--finetune", dest="finetune", action="store_true", help="train backbone")
     p.set_defaults(finetune=False)
     p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale)
+    p.add_argument(
+        "--freeze-stages",
+        type=int,
+        default=d.freeze_stages,
+        metavar="N",
+        help="with --finetune: keep the first N backbone stages frozen, stem counted first "
+        "(0: all train; 1: stem; 2: stem + layer1; at most --depth)",
+    )
     p.add_argument("--dice", type=float, default=d.dice, help="Dice loss weight (clu; 0)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader workers (0)")
@@ -108,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         crop=args.crop,
         finetune=args.finetune,
         backbone_lr_scale=args.backbone_lr_scale,
+        freeze_stages=args.freeze_stages,
         dice=args.dice,
         seed=args.seed,
         workers=args.workers,

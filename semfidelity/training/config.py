@@ -34,6 +34,9 @@ class TrainConfig:
         crop: seeded square crop after ``size`` (fixed per sample).
         finetune: train the backbone too (else frozen).
         backbone_lr_scale: backbone learning rate = ``lr * backbone_lr_scale`` when fine-tuning.
+        freeze_stages: when fine-tuning, keep the first N backbone stages frozen, the stem
+            counted first (0: the whole backbone trains; 1: stem frozen; 2: stem + layer1; ...
+            at most ``depth``, so the deepest stage always trains).
         dice: weight of the soft Dice loss added to BCE (``clu`` only).
         seed: seed of initialisation, data order and crops.
         workers: DataLoader worker processes.
@@ -60,6 +63,7 @@ class TrainConfig:
     crop: int | None = None
     finetune: bool = False
     backbone_lr_scale: float = 0.1
+    freeze_stages: int = 0
     dice: float = 0.0
     seed: int = 0
     workers: int = 0
@@ -87,11 +91,34 @@ class TrainConfig:
             raise ValueError(
                 f"weight_decay and dice must be >= 0, got {self.weight_decay!r}, {self.dice!r}"
             )
+        self._validate_freeze()
         if self.size is None and self.batch_size != 1:
             raise ValueError(
                 f"batch_size: native-size training (size=None) needs batch_size=1, got "
                 f"{self.batch_size}; set size (e.g. 224) to batch pairs"
             )
+
+    def _validate_freeze(self) -> None:
+        n = self.freeze_stages
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= self.depth:
+            raise ValueError(
+                f"freeze_stages: expected an int in 0..depth ({self.depth}): the number of "
+                f"leading backbone stages (stem first) kept frozen, got {n!r}"
+            )
+        if n and not self.finetune:
+            raise ValueError(
+                f"freeze_stages: {n} frozen stages only make sense with finetune=True "
+                "(--finetune); without it the whole backbone is frozen"
+            )
+
+    @staticmethod
+    def defaults() -> dict[str, Any]:
+        """Default value of every field that has one."""
+        return {
+            f.name: f.default
+            for f in dataclasses.fields(TrainConfig)
+            if f.default is not dataclasses.MISSING
+        }
 
     def resume_key(self) -> dict[str, Any]:
         """Fields that must match between a checkpoint and a resumed run."""

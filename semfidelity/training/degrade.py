@@ -1,4 +1,8 @@
-"""BSRGAN-style degradation chain scaled by one ``intensity`` knob.
+"""Degradations scaled by one ``intensity`` knob: ours (``kind="semfid"``) or BSRGAN's.
+
+``kind="bsrgan"`` runs BSRGAN's own ``degradation_bsrgan`` (:mod:`semfidelity.training.bsrgan`)
+and brings the low-quality image back to the input size (bicubic), so that it pairs with the
+clean reference like ours does. The rest of this docstring is about ``kind="semfid"``.
 
 The chain follows Zhang et al., "Designing a Practical Degradation Model for Deep Blind Image
 Super-Resolution" (BSRGAN, ICCV 2021): Gaussian blur (isotropic or anisotropic), down-sampling
@@ -28,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from semfidelity.io import ImageLike, as_tensor
+from semfidelity.training.bsrgan import check_intensity, degrade_bsrgan
 
 __all__ = ["degrade", "DegradationParams", "sample_params"]
 
@@ -51,10 +56,7 @@ class DegradationParams:
 
 def sample_params(intensity: float, seed: int) -> DegradationParams:
     """Draw the chain of ``seed`` and scale it by ``intensity`` in [0, 1]."""
-    if isinstance(intensity, bool) or not isinstance(intensity, (int, float)):
-        raise TypeError(f"intensity: expected a float in [0, 1], got {type(intensity).__name__}")
-    if not 0.0 <= float(intensity) <= 1.0 or math.isnan(intensity):
-        raise ValueError(f"intensity: expected a value in [0, 1], got {intensity!r}")
+    check_intensity(intensity)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
     t = float(intensity)
@@ -133,8 +135,10 @@ def _jpeg(x: torch.Tensor, quality: int | None) -> torch.Tensor:
     return torch.stack(out)
 
 
-def degrade(img: ImageLike, intensity: float, seed: int = 0) -> torch.Tensor:
-    """Apply the BSRGAN-style chain of ``seed`` at ``intensity`` in [0, 1].
+def degrade(
+    img: ImageLike, intensity: float, seed: int = 0, *, kind: str = "semfid", scale: int = 4
+) -> torch.Tensor:
+    """Apply the degradation chain of ``seed`` at ``intensity`` in [0, 1].
 
     Args:
         img: an image (tensor ``(3,H,W)``/``(N,3,H,W)`` in [0, 1], PIL image, array or path).
@@ -143,6 +147,11 @@ def degrade(img: ImageLike, intensity: float, seed: int = 0) -> torch.Tensor:
             quality down to 25).
         seed: selects the chain and its noise; the same ``(img, intensity, seed)`` always gives
             the same output, and for a fixed seed the damage grows with ``intensity``.
+        kind: ``"semfid"`` (ours, above: fixed order, identity at 0) or ``"bsrgan"`` (BSRGAN's
+            model at SR factor ``scale``, shuffled order, two blurs, two JPEGs; the image is
+            reflect-padded to a multiple of ``scale``, degraded to ``1/scale`` and resized back
+            bicubically; ``intensity`` 0 still resamples and JPEG-compresses at quality 100).
+        scale: the down-sampling factor of ``kind="bsrgan"`` (ignored by ``"semfid"``).
 
     Returns:
         float32 tensor of the input's size in [0, 1], on the CPU: ``(3,H,W)`` for a 3-D tensor
@@ -154,6 +163,11 @@ def degrade(img: ImageLike, intensity: float, seed: int = 0) -> torch.Tensor:
         raise ValueError(
             f"img: expected 3 channels (RGB), got {x.shape[1]} (shape {tuple(x.shape)})"
         )
+    if kind == "bsrgan":
+        y = torch.stack([_bsrgan_same_size(im, intensity, seed, scale) for im in x])
+        return y[0] if squeeze else y
+    if kind != "semfid":
+        raise ValueError(f"kind: expected 'semfid' or 'bsrgan', got {kind!r}")
     p = sample_params(intensity, seed)
     if p.poisson_weight > 0:
         h, w = x.shape[-2:]
@@ -167,3 +181,17 @@ def degrade(img: ImageLike, intensity: float, seed: int = 0) -> torch.Tensor:
     else:
         y = x.clone()
     return y[0] if squeeze else y
+
+
+def _bsrgan_same_size(x: torch.Tensor, intensity: float, seed: int, scale: int) -> torch.Tensor:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale: expected an int >= 1, got {scale!r}")
+    h, w = x.shape[-2:]
+    ph = max(2 * scale, math.ceil(h / scale) * scale) - h
+    pw = max(2 * scale, math.ceil(w / scale) * scale) - w
+    arr = np.pad(x.permute(1, 2, 0).numpy(), ((0, ph), (0, pw), (0, 0)), mode="symmetric")
+    lq, _ = degrade_bsrgan(arr, intensity, int(seed), scale=scale)
+    up = F.interpolate(lq[None], size=(h + ph, w + pw), mode="bicubic", align_corners=False)
+    return up[0, :, :h, :w].clamp(0, 1)

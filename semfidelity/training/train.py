@@ -5,7 +5,8 @@ The run's settings: :class:`~semfidelity.training.config.TrainConfig`.
 
 Optimiser AdamW. The backbone is frozen (default; its stage features are then computed once and
 cached when they fit in ``cache_limit_gb``, :mod:`semfidelity.training.features`) or fine-tuned
-(``finetune=True``, learning rate ``lr * backbone_lr_scale``; its weights are saved as
+(``finetune=True``, learning rate ``lr * backbone_lr_scale``, optionally with its first
+``freeze_stages`` stages frozen, :mod:`semfidelity.training.params`; its weights are saved as
 ``backbone.safetensors``).
 
 Determinism: parameter initialisation, data order and every random draw derive from ``seed``
@@ -35,6 +36,7 @@ from semfidelity.training.card import write_card, write_jsonl
 from semfidelity.training.config import KINDS, TrainConfig, TrainResult
 from semfidelity.training.dataset import PairDataset
 from semfidelity.training.features import BatchSource, cache_bytes
+from semfidelity.training.params import param_groups
 from semfidelity.training.tasks import Task, make_task, pixel_weights
 
 __all__ = ["TrainConfig", "TrainResult", "train", "validate", "build_backbone", "KINDS"]
@@ -92,9 +94,11 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    saved = json.loads(ckpt["config"])
-    if saved != config.resume_key():
-        diff = {k: (saved.get(k), v) for k, v in config.resume_key().items() if saved.get(k) != v}
+    # fields added since the checkpoint was written take their defaults
+    key, defaults = config.resume_key(), TrainConfig.defaults()
+    saved = {**{k: defaults[k] for k in key if k in defaults}, **json.loads(ckpt["config"])}
+    if saved != key:
+        diff = {k: (saved.get(k), v) for k, v in key.items() if saved.get(k) != v}
         raise ValueError(
             f"resume: checkpoint {path} was written with another configuration "
             f"(field: (checkpoint, now)) {diff}"
@@ -153,14 +157,9 @@ def train(
 
     backbone = build_backbone(config).to(device)
     head = _build_head(task, backbone.channels).to(device)
-    params = [{"params": list(head.parameters()), "lr": config.lr}]
-    if config.finetune:
-        for p in backbone.parameters():
-            p.requires_grad_(True)
-        params.append(
-            {"params": list(backbone.parameters()), "lr": config.lr * config.backbone_lr_scale}
-        )
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        param_groups(config, backbone, head), lr=config.lr, weight_decay=config.weight_decay
+    )
     order_gen = torch.Generator().manual_seed(config.seed)
     history: list[dict[str, Any]] = []
     start = 0

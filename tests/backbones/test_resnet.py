@@ -117,3 +117,19 @@ def test_weights_from_a_file_path(tmp_path, image):
     with torch.no_grad():
         for a, b in zip(first(image), again(image)):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("flavour", ["imagenet", "clip"])
+def test_stage_modules_partition_the_parameters_in_stage_order(flavour):
+    model = build_resnet_features(flavour, 2, "random")
+    stages = model.stage_modules()
+    assert len(stages) == 3
+    ids = [[id(p) for m in mods for p in m.parameters()] for mods in stages]
+    flat = [i for stage in ids for i in stage]
+    assert sorted(flat) == sorted(id(p) for p in model.parameters())  # each exactly once
+    assert all(stage for stage in ids)
+    assert (
+        stages[0][0] is model.conv1
+        and stages[1][-1] is model.layer1
+        and stages[2] == [model.layer2]
+    )

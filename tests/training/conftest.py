@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from safetensors.torch import save_file
 from skimage import data as skdata
 
 # Colour photographs of skimage.data with distinct content (chelsea == cat, so only one).
@@ -59,3 +60,32 @@ def val_csv(shared_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("val_pairs")
     assert main([str(shared_dir), str(out), "--n", "48", "--size", "64", "--seed", "2"]) == 0
     return out / "pairs.csv"
+
+
+@pytest.fixture(scope="session")
+def backbone_file(tmp_path_factory):
+    """A seeded random ResNet-50 (2 stages) saved once: later builds load it instead of
+    re-initialising (that is the slow part on CPU)."""
+    from semfidelity.training.train import TrainConfig, build_backbone
+
+    cfg = TrainConfig("clip_lpips", "", "", "", depth=2, backbone_weights="random", seed=0)
+    path = tmp_path_factory.mktemp("backbone") / "resnet50_depth2_random.safetensors"
+    save_file({k: v.contiguous() for k, v in build_backbone(cfg).state_dict().items()}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_csvs(train_csv, val_csv, tmp_path_factory):
+    """First 24 training / 12 validation rows (paths made absolute)."""
+    out = tmp_path_factory.mktemp("small")
+    paths = []
+    for name, src, n in (("train", train_csv, 24), ("val", val_csv, 12)):
+        lines = src.read_text().splitlines()
+        rows = [",".join(lines[0].split(",")[:4])]
+        for line in lines[1 : n + 1]:
+            ref, dist, label, mask = line.split(",")[:4]
+            absolute = [str(src.parent / p) if p else "" for p in (ref, dist)]
+            rows.append(",".join([*absolute, label, str(src.parent / mask) if mask else ""]))
+        (out / f"{name}.csv").write_text("\n".join(rows) + "\n")
+        paths.append(out / f"{name}.csv")
+    return paths

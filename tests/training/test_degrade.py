@@ -71,3 +71,24 @@ def test_bad_types_are_rejected():
         degrade(torch.rand(3, 16, 16), 0.5, 1.5)
     with pytest.raises(ValueError, match="3 channels"):
         degrade(torch.rand(1, 16, 16), 0.5, 0)
+
+
+def test_bsrgan_kind_keeps_size_is_seeded_and_grows_with_intensity(photos):
+    x = photos["butterfly"][:, :150, :133]  # odd size: reflect-padded to a multiple of 4
+    a = degrade(x, 0.7, seed=2, kind="bsrgan")
+    assert a.shape == x.shape and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, degrade(x, 0.7, seed=2, kind="bsrgan"))
+    assert not torch.equal(a, degrade(x, 0.7, seed=3, kind="bsrgan"))
+    batch = degrade(torch.stack([x, x.flip(-1)]), 0.7, seed=2, kind="bsrgan")
+    assert torch.equal(batch[0], a)
+    assert degrade(x[:, :5, :6], 1.0, seed=0, kind="bsrgan", scale=2).shape == (3, 5, 6)
+    mean_psnr = [
+        np.mean([_psnr(degrade(x, t, s, kind="bsrgan"), x) for s in range(5)])
+        for t in (0.3, 0.7, 1.0)
+    ]
+    assert mean_psnr[0] > mean_psnr[1] > mean_psnr[2], mean_psnr
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="kind"):
+        degrade(torch.rand(3, 16, 16), 0.5, 0, kind="realesrgan")

@@ -8,39 +8,12 @@ import time
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import semfidelity
 from semfidelity.cli.train import main
 from semfidelity.training import PairDataset, evaluate_metrics
-from semfidelity.training.train import TrainConfig, build_backbone, train
-
-
-@pytest.fixture(scope="module")
-def backbone_file(tmp_path_factory):
-    """A seeded random ResNet-50 (2 stages) saved once: later builds load it instead of
-    re-initialising (that is the slow part on CPU)."""
-    cfg = TrainConfig("clip_lpips", "", "", "", depth=2, backbone_weights="random", seed=0)
-    path = tmp_path_factory.mktemp("backbone") / "resnet50_depth2_random.safetensors"
-    save_file({k: v.contiguous() for k, v in build_backbone(cfg).state_dict().items()}, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def small_csvs(train_csv, val_csv, tmp_path_factory):
-    """First 24 training / 12 validation rows (paths made absolute)."""
-    out = tmp_path_factory.mktemp("small")
-    paths = []
-    for name, src, n in (("train", train_csv, 24), ("val", val_csv, 12)):
-        lines = src.read_text().splitlines()
-        rows = [",".join(lines[0].split(",")[:4])]
-        for line in lines[1 : n + 1]:
-            ref, dist, label, mask = line.split(",")[:4]
-            absolute = [str(src.parent / p) if p else "" for p in (ref, dist)]
-            rows.append(",".join([*absolute, label, str(src.parent / mask) if mask else ""]))
-        (out / f"{name}.csv").write_text("\n".join(rows) + "\n")
-        paths.append(out / f"{name}.csv")
-    return paths
+from semfidelity.training.train import TrainConfig, train
 
 
 def test_regressor_learns_on_real_image_pairs(train_csv, val_csv, backbone_file, tmp_path):
