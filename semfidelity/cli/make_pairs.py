@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--semantic-fraction", type=float, default=0.5, help="share of label-1 pairs (0.5)"
     )
+    p.add_argument(
+        "--chain",
+        default="semfid",
+        choices=["semfid", "bsrgan"],
+        help="degradation of the 'chain' no-change pairs: ours (semfid) or BSRGAN's (bsrgan)",
+    )
     return p
 
 
@@ -44,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             size=args.size,
             semantic_fraction=args.semantic_fraction,
+            chain=args.chain,
         )
     except (FileNotFoundError, ValueError) as exc:
         sys.stderr.write(f"semfid-make-pairs: error: {exc}\n")

@@ -131,8 +131,11 @@ def semantic_change(
     return dist.clamp(0, 1), mask
 
 
-def no_change(ref: torch.Tensor, kind: str, rng: np.random.Generator) -> torch.Tensor:
-    """A semantics-preserving distortion of ``ref`` (1,3,S,S); ``kind`` in NO_CHANGE_KINDS."""
+def no_change(
+    ref: torch.Tensor, kind: str, rng: np.random.Generator, *, chain: str = "semfid"
+) -> torch.Tensor:
+    """A semantics-preserving distortion of ``ref`` (1,3,S,S); ``kind`` in NO_CHANGE_KINDS;
+    ``chain`` is the :func:`degrade` kind of ``kind="chain"`` (``"semfid"`` or ``"bsrgan"``)."""
     h, w = ref.shape[-2:]
     if kind == "blur":
         s = rng.uniform(0.6, 2.0)
@@ -152,7 +155,8 @@ def no_change(ref: torch.Tensor, kind: str, rng: np.random.Generator) -> torch.T
         )
         out = F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False)
     elif kind == "chain":
-        out = degrade(ref, float(rng.choice([0.3, 0.7, 1.0])), int(rng.integers(0, 2**31)))
+        t, s = float(rng.choice([0.3, 0.7, 1.0])), int(rng.integers(0, 2**31))
+        out = degrade(ref, t, s, kind=chain)
     elif kind == "colour":
         gain = torch.tensor(rng.uniform(0.92, 1.08, 3), dtype=torch.float32).view(1, 3, 1, 1)
         offset = torch.tensor(rng.uniform(-0.04, 0.04, 3), dtype=torch.float32).view(1, 3, 1, 1)
@@ -172,8 +176,12 @@ def make_pairs(
     seed: int = 0,
     size: int = 256,
     semantic_fraction: float = 0.5,
+    chain: str = "semfid",
 ) -> Path:
     """Write ``n`` pairs (``size x size`` PNGs) and ``pairs.csv`` under ``out_dir``.
+
+    ``chain`` picks the degradation of the ``chain`` no-change kind: ``"semfid"`` (ours) or
+    ``"bsrgan"`` (BSRGAN's model at x4, resized back; :func:`degrade`).
 
     Returns the path of the CSV. The CSV has the columns
     ``reference,distorted,semantic_error,mask`` (1 = semantic change)
@@ -188,6 +196,8 @@ def make_pairs(
         raise ValueError(
             f"semantic_fraction: expected a value in [0, 1], got {semantic_fraction!r}"
         )
+    if chain not in ("semfid", "bsrgan"):
+        raise ValueError(f"chain: expected 'semfid' or 'bsrgan', got {chain!r}")
     sources = list_images(src_dir)
     need = 2 if semantic_fraction > 0 else 1
     if len(sources) < need:
@@ -221,14 +231,14 @@ def make_pairs(
             kind = "semantic"
             if r.random() < 0.5:
                 extra = str(r.choice(NO_CHANGE_KINDS))
-                dist = no_change(dist, extra, r)
+                dist = no_change(dist, extra, r, chain=chain)
                 kind = f"semantic+{extra}"
             mask_rel = f"images/{stem}_mask.png"
             to_pil((mask > 0.5).float()).save(out / mask_rel)
             label = 1.0
         else:
             kind = str(r.choice(NO_CHANGE_KINDS))
-            dist, label = no_change(ref, kind, r), 0.0
+            dist, label = no_change(ref, kind, r, chain=chain), 0.0
         to_pil(ref).save(out / f"images/{stem}_ref.png")
         to_pil(dist).save(out / f"images/{stem}_dist.png")
         rows.append(

@@ -77,3 +77,22 @@ def test_cli_errors(tmp_path, capsys):
     assert main([str(tmp_path / "none"), str(tmp_path / "o"), "--n", "4"]) == 1
     with pytest.raises(SystemExit):
         main([str(tmp_path / "src"), str(tmp_path / "o")])  # --n is required
+
+
+def test_chain_option_selects_bsrgan_degradation(tmp_path):
+    import numpy as np
+    import torch
+
+    from semfidelity.training import degrade
+    from semfidelity.training.synth import no_change
+
+    ref = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    outs = {
+        c: no_change(ref, "chain", np.random.default_rng(4), chain=c) for c in ("semfid", "bsrgan")
+    }
+    r = np.random.default_rng(4)
+    t, s = float(r.choice([0.3, 0.7, 1.0])), int(r.integers(0, 2**31))
+    assert torch.equal(outs["bsrgan"], degrade(ref, t, s, kind="bsrgan"))
+    assert torch.equal(outs["semfid"], degrade(ref, t, s))
+    with pytest.raises(ValueError, match="chain"):
+        make_pairs(tmp_path, tmp_path / "o", 4, chain="realesrgan")
