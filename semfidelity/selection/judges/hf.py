@@ -22,7 +22,7 @@ import torch
 from semfidelity.selection.judges.base import check_images, to_pil
 from semfidelity.weights import offline_reason
 
-__all__ = ["HFJudge", "DEFAULT_QUESTIONS", "DEFAULT_MODEL"]
+__all__ = ["HFJudge", "DEFAULT_QUESTIONS", "DEFAULT_MODEL", "load_vlm"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,29 @@ def _single_token_ids(tokenizer: Any, variants: Sequence[str]) -> list[int]:
         if len(tok) == 1 and tok[0] != unk:
             ids.add(int(tok[0]))
     return sorted(ids)
+
+
+def load_vlm(model_id: str, dtype: torch.dtype | None, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """``(model, processor)`` of a local image-text-to-text model (a Hub id or a folder).
+
+    Loaded with ``AutoModelForImageTextToText`` / ``AutoProcessor``; local files only when
+    ``SEMFID_OFFLINE``/``HF_HUB_OFFLINE`` is set. Shared by :class:`HFJudge` and the captioner.
+    """
+    try:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("local VLMs need transformers: pip install 'semfidelity[vlm]'") from exc
+    if dtype is not None:
+        kwargs = {**kwargs, "dtype": dtype}
+    if offline_reason() is not None:  # SEMFID_OFFLINE / HF_HUB_OFFLINE: local files only
+        kwargs = {**kwargs, "local_files_only": True}
+    logger.info("loading VLM %s", model_id)
+    processor = AutoProcessor.from_pretrained(
+        model_id,
+        **{k: v for k, v in kwargs.items() if k in ("revision", "local_files_only", "cache_dir")},
+    )
+    model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+    return model, processor
 
 
 class HFJudge:
@@ -96,7 +119,7 @@ class HFJudge:
             device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
         )
         if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-            model, processor = self._load(str(model), dtype, load_kwargs)
+            model, processor = load_vlm(str(model), dtype, load_kwargs)
         elif processor is None:
             raise ValueError("processor: required when model is a model object, not an id/path")
         self.model = model.to(self.device).eval()
@@ -112,28 +135,6 @@ class HFJudge:
                 "processor: the tokenizer has no single token for 'yes'/'no'; HFJudge reads "
                 "P(yes) from next-token logits and needs both"
             )
-
-    @staticmethod
-    def _load(model_id: str, dtype: torch.dtype | None, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-        try:
-            from transformers import AutoModelForImageTextToText, AutoProcessor
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("HFJudge needs transformers: pip install 'semfidelity[vlm]'") from exc
-        if dtype is not None:
-            kwargs = {**kwargs, "dtype": dtype}
-        if offline_reason() is not None:  # SEMFID_OFFLINE / HF_HUB_OFFLINE: local files only
-            kwargs = {**kwargs, "local_files_only": True}
-        logger.info("loading judge model %s", model_id)
-        processor = AutoProcessor.from_pretrained(
-            model_id,
-            **{
-                k: v
-                for k, v in kwargs.items()
-                if k in ("revision", "local_files_only", "cache_dir")
-            },
-        )
-        model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
-        return model, processor
 
     def __repr__(self) -> str:
         return f"HFJudge(model={type(self.model).__name__}, device={self.device})"
