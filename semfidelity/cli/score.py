@@ -29,6 +29,7 @@ from semfidelity.scoring import ScoreConfig, UsageError, run_scoring
 from semfidelity.scoring.card import card_path, table_lines
 from semfidelity.scoring.heatmap import COLORMAPS
 from semfidelity.scoring.protocols import PROTOCOLS, protocol_metrics
+from semfidelity.scoring.setlevel import SET_METRICS
 from semfidelity.scoring.summary import metric_table
 
 __all__ = ["main", "build_parser"]
@@ -77,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "metric is no-reference (niqe, clipiqa)",
     )
     p.add_argument("pred", nargs="?", help="prediction (SR) image or folder")
-    p.add_argument("--metrics", help="comma-separated metric names, e.g. psnr,ssim (see --list)")
+    p.add_argument(
+        "--metrics",
+        help="comma-separated metric names, e.g. psnr,ssim,fid (see --list; fid is one value "
+        "over the whole run, in the summary and the card)",
+    )
     p.add_argument("--out", help="output file: .csv, .jsonl or .ndjson (default: CSV on stdout)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA if available)")
     p.add_argument("--batch-size", type=int, default=8, help="pairs per batch (default 8)")
@@ -196,7 +201,8 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
         raise UsageError(f"--metrics: a metric is named twice in {args.metrics!r}")
     try:
         for n in names:
-            get_spec(n)
+            if n not in SET_METRICS:  # fid: set-level, not in the per-row registry
+                get_spec(n)
     except ValueError as exc:
         raise UsageError(f"--metrics: {exc}") from None
     try:

@@ -67,7 +67,23 @@ class FID(nn.Module):
         """Add a batch to the reference (``real=True``) or prediction (``real=False``) set."""
         if not isinstance(real, bool):
             raise TypeError(f"real: expected a bool, got {type(real).__name__}")
-        f = self.features(images).double().cpu()
+        self.update_features(self.features(images), real)
+
+    def count(self, real: bool) -> int:
+        """How many reference (``real=True``) or prediction images were fed so far."""
+        return self._counts["real" if real else "fake"]
+
+    def update_features(self, features: torch.Tensor, real: bool) -> None:
+        """Add ``(B, 2048)`` features from :meth:`features` (lets a caller compute the features
+        of a prediction and its reference first, and add both only when both succeeded)."""
+        if (
+            not isinstance(features, torch.Tensor)
+            or features.ndim != 2
+            or features.shape[1] != 2048
+        ):
+            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
+            raise ValueError(f"features: expected a (B, 2048) tensor, got {shape}")
+        f = features.double().cpu()
         key = "real" if real else "fake"
         self._sums[key] += f.sum(0)
         self._outer[key] += f.T @ f

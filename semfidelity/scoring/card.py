@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import platform
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from semfidelity import weights as W
 from semfidelity._version import __version__
 from semfidelity.scoring.job import Job
 from semfidelity.scoring.protocols import PROTOCOLS
+from semfidelity.scoring.setlevel import SetResult
 
 __all__ = ["build_card", "card_path", "write_card", "CARD_SUFFIX"]
 
@@ -62,6 +64,7 @@ def _weights(ids: tuple[str, ...]) -> list[dict[str, Any]]:
                 "filename": e.filename,
                 "revision": e.revision,
                 "sha256": e.sha256,
+                **({"sha256_note": e.sha256_note} if e.sha256 is None and e.sha256_note else {}),
                 "license": e.license,
             }
         )
@@ -106,8 +109,39 @@ def _means(job: Job, rows: list[dict]) -> dict[str, Any]:
     return means
 
 
-def build_card(job: Job, rows: list[dict]) -> dict[str, Any]:
-    """The card of a finished run (``rows``: every row of the score file)."""
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _set_metric(job: Job, result: SetResult) -> dict[str, Any]:
+    m = job.set_metrics[result.name]
+    options = {"weights": None, **job.config.options.get(result.name, {})}
+    given = options["weights"]
+    weights_file = None  # a weights file given by path: its own hash, the manifest's is moot
+    if isinstance(given, str) and Path(given).expanduser().is_file():
+        path = Path(given).expanduser()
+        weights_file = {"path": str(path), "sha256": _file_sha256(path)}
+    return {
+        "options": _jsonable(options),
+        "weights": _weights(m.weight_ids),
+        "weights_file": weights_file,
+        "features": 2048,
+        "lower_better": m.lower_better,
+        "score_range": _jsonable(list(m.score_range)),
+        "method": "Inception features of every decodable pair of the run (resumed pairs "
+        "included), recomputed at the end of the run; pairs that do not decode or whose sizes "
+        "differ are excluded (listed)",
+        **_jsonable(result.as_dict()),
+    }
+
+
+def build_card(job: Job, rows: list[dict], sets: Sequence[SetResult] = ()) -> dict[str, Any]:
+    """The card of a finished run (``rows``: every row of the score file; ``sets``: the
+    set-level metrics' results, e.g. ``fid``)."""
     cfg = job.config
     protocol = None
     if cfg.protocol:
@@ -123,7 +157,9 @@ def build_card(job: Job, rows: list[dict]) -> dict[str, Any]:
         "protocol": protocol,
         "reference": cfg.ref,
         "prediction": cfg.pred,
+        "metric_order": list(cfg.metrics),
         "metrics": {name: _metric(job, name) for name in job.metrics},
+        "set_metrics": {r.name: _set_metric(job, r) for r in sets},
         "checks": {
             "input": "decoded to RGB float32 in [0, 1] (16-bit, palette, RGBA, CMYK, EXIF "
             "orientation converted); NaN/Inf and values outside [0, 1] rejected",
@@ -151,11 +187,14 @@ def write_card(out: str | Path, card: dict[str, Any]) -> Path:
 def table_lines(card: dict[str, Any], fmt: str, label: str) -> list[str]:
     """The per-metric means of ``card`` as one table row, ``fmt`` ``"md"`` (with a header) or
     ``"latex"`` (a ``%`` comment naming the columns, then ``label & v1 & v2 \\\\``)."""
-    names = list(card["metrics"])
-    arrows = ["↓" if card["metrics"][n]["lower_better"] else "↑" for n in names]
+    sets = card.get("set_metrics", {})
+    info = {**card["metrics"], **sets}
+    names = [n for n in card.get("metric_order", []) if n in info]
+    names += [n for n in info if n not in names]
+    arrows = ["↓" if info[n]["lower_better"] else "↑" for n in names]
     values = []
     for n in names:
-        mean = card["means"].get(n, {}).get("mean")
+        mean = sets[n]["value"] if n in sets else card["means"].get(n, {}).get("mean")
         values.append("-" if mean is None else f"{mean:.4f}")
     if fmt == "md":
         head = " | ".join(f"{n} {a}" for n, a in zip(names, arrows))

@@ -19,6 +19,7 @@ from semfidelity.scoring.config import BASE_COLUMNS, ScoreConfig, UsageError
 from semfidelity.scoring.outpath import check_output_path
 from semfidelity.scoring.pairs import Pair, PairingResult, discover_pairs
 from semfidelity.scoring.scorefile import OutputError, file_format, read_rows
+from semfidelity.scoring.setlevel import SET_METRICS, build_set_metric
 
 __all__ = ["Job", "prepare", "build_metrics", "existing_rows"]
 
@@ -37,6 +38,9 @@ class Job:
     pairing: PairingResult
     fmt: str = "csv"
     todo: list[Pair] = field(default_factory=list)
+    #: set-level metrics (``fid``): one value per run, computed by
+    #: :mod:`semfidelity.scoring.setlevel` at the end, never a column
+    set_metrics: dict[str, torch.nn.Module] = field(default_factory=dict)
 
 
 def _metric_columns(name: str, metric: Metric, components: bool) -> list[str]:
@@ -46,9 +50,12 @@ def _metric_columns(name: str, metric: Metric, components: bool) -> list[str]:
 
 
 def build_metrics(config: ScoreConfig, device: torch.device) -> dict[str, Metric]:
-    """Build ``config.metrics`` with their options; any failure is a :class:`UsageError`."""
+    """Build the per-row metrics of ``config.metrics`` (not the set-level ones, see
+    :func:`build_set_metrics`) with their options; any failure is a :class:`UsageError`."""
     metrics = {}
     for n in config.metrics:
+        if n in SET_METRICS:
+            continue
         try:
             metrics[n] = create_metric(n, device=device, **config.options.get(n, {}))
         except (TypeError, ValueError) as exc:
@@ -61,6 +68,24 @@ def build_metrics(config: ScoreConfig, device: torch.device) -> dict[str, Metric
     if config.components and not any(m.has_components for m in metrics.values()):
         logger.warning("--components: none of %s has components", names)
     return metrics
+
+
+def build_set_metrics(config: ScoreConfig, device: torch.device) -> dict[str, torch.nn.Module]:
+    """Build the set-level metrics of ``config.metrics`` (``fid``) before scoring starts, so
+    missing weights or a bad option stop the run early (:class:`UsageError`)."""
+    out = {}
+    for n in config.metrics:
+        if n not in SET_METRICS:
+            continue
+        if config.ref is None:
+            raise UsageError(f"{n} compares the prediction set with a reference set: give REF PRED")
+        try:
+            out[n] = build_set_metric(n, dict(config.options.get(n, {})), device)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"metric {n!r}: {exc}") from None
+        except Exception as exc:  # weights missing offline...
+            raise UsageError(f"cannot build metric {n!r}: {type(exc).__name__}: {exc}") from None
+    return out
 
 
 def existing_rows(out: Path, fmt: str, columns: list[str]) -> list[dict]:
@@ -107,7 +132,7 @@ def prepare(config: ScoreConfig) -> Job:
     if config.resume and config.overwrite:
         raise UsageError("give --resume or --overwrite, not both")
     if config.ref is None:
-        needs = [n for n in config.metrics if get_spec(n).requires_reference]
+        needs = [n for n in config.metrics if n in SET_METRICS or get_spec(n).requires_reference]
         if needs:
             raise UsageError(
                 f"REF is required: {', '.join(needs)} compare against a reference; give "
@@ -130,10 +155,11 @@ def prepare(config: ScoreConfig) -> Job:
             "--ref-suffix (e.g. _HR,_BSRGAN)"
         )
     metrics = build_metrics(config, device)
+    set_metrics = build_set_metrics(config, device)
     columns = list(BASE_COLUMNS)
     comps = {}
     for name, m in metrics.items():
         comps[name] = _metric_columns(name, m, config.components)
         columns += [name, *comps[name]]
     columns.append("error")
-    return Job(config, device, metrics, comps, columns, pairing, fmt)
+    return Job(config, device, metrics, comps, columns, pairing, fmt, set_metrics=set_metrics)

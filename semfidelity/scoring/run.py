@@ -26,6 +26,7 @@ from semfidelity.scoring.distributed import DistContext, init_from_env
 from semfidelity.scoring.job import Job, existing_rows, prepare
 from semfidelity.scoring.report import build_report
 from semfidelity.scoring.scorefile import header_line, write_sorted
+from semfidelity.scoring.setlevel import SetResult, compute_set_metric
 from semfidelity.scoring.summary import write_summary
 
 __all__ = ["run_scoring"]
@@ -69,7 +70,8 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
         rows: list[dict] = []
         score_all(job, stdout, keep=rows)
         stdout.flush()
-        failed = write_summary(job.columns, job.pairing, rows, stderr)
+        sets = _set_results(job)
+        failed = write_summary(job.columns, job.pairing, rows, stderr, sets)
         _report(job, rows)
         return failed
     out = Path(config.out)
@@ -124,13 +126,36 @@ def _run_job(job: Job, ctx: DistContext, stdout: TextIO, stderr: TextIO) -> int:
 
 def _finish(job: Job, rows: list[dict], stdout: TextIO) -> int:
     """Card and report first, then the summary: a closed stdout (``| head``) loses only text."""
+    sets = _set_results(job)
     summary = io.StringIO()
-    failed = write_summary(job.columns, job.pairing, rows, summary)
-    write_card(Path(job.config.out), build_card(job, rows))
+    failed = write_summary(job.columns, job.pairing, rows, summary, sets)
+    write_card(Path(job.config.out), build_card(job, rows, sets))
     _report(job, rows)
     stdout.write(summary.getvalue())
     stdout.flush()
     return failed
+
+
+def _set_results(job: Job) -> list[SetResult]:
+    """The set-level metrics (``fid``) over every pair of the run, resumed ones included."""
+    cfg = job.config
+    results = []
+    for name, metric in job.set_metrics.items():
+        logger.info("%s: features of %d pairs", name, len(job.pairing.pairs))
+        results.append(
+            compute_set_metric(
+                name,
+                metric,
+                job.pairing.pairs,
+                reference=cfg.ref is not None,
+                resize_pred_to_ref=cfg.resize_pred_to_ref,
+                max_pixels=cfg.max_pixels,
+                batch_size=cfg.batch_size,
+                max_batch_pixels=cfg.max_batch_pixels,
+                workers=cfg.workers,
+            )
+        )
+    return results
 
 
 def _report(job: Job, rows: list[dict]) -> None:
