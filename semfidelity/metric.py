@@ -43,6 +43,30 @@ def _indexed(kind: str, device: int | str | torch.device | None) -> torch.device
 LOSS_RANGE = (-0.5, 1.5)
 
 
+# Per float dtype: the signed integer dtype of its size and the bit pattern of 1.0 in it. Read as
+# that integer, a float's bits lie in [0, bits(1.0)] exactly when the value lies in [+0.0, 1.0]
+# (negative values, -0.0 included, read as negative integers; NaN and +Inf as larger ones).
+_UNIT_BITS = {
+    torch.float32: (torch.int32, 0x3F800000),
+    torch.float64: (torch.int64, 0x3FF0000000000000),
+    torch.float16: (torch.int16, 0x3C00),
+    torch.bfloat16: (torch.int16, 0x3F80),
+}
+
+
+def _in_unit_range(x: torch.Tensor) -> bool:
+    """Whether every value of ``x`` is in [+0.0, 1.0] (so none is NaN or Inf).
+
+    One integer min/max pass and one sync: on CPU about 3x faster than a float ``aminmax``
+    (no NaN handling). ``False`` sends the caller to the exact float check.
+    """
+    kind = _UNIT_BITS.get(x.dtype)
+    if kind is None:
+        return False
+    lo, hi = torch.stack(torch.aminmax(x.view(kind[0]))).tolist()
+    return lo >= 0 and hi <= kind[1]
+
+
 class Metric(nn.Module):
     """Base class of all metrics. Call as ``metric(pred, target) -> Tensor[B]``.
 
@@ -188,7 +212,10 @@ class Metric(nn.Module):
                 f"{name}: image of size {h}x{w} is smaller than the minimum {self.min_size}x"
                 f"{self.min_size} that metric {self.spec.name!r} needs"
             )
-        # One pass and one device sync: NaN propagates into both extremes, +-Inf shows in one.
+        if _in_unit_range(x):
+            return x.expand(-1, 3, -1, -1) if c == 1 else x
+        # Exact extremes for the message (or for loss mode's wider range; -0.0 also lands here).
+        # NaN propagates into both, +-Inf shows in one.
         lo, hi = torch.stack(torch.aminmax(x)).tolist()
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{name}: contains NaN or Inf values")

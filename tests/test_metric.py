@@ -61,3 +61,28 @@ def test_device_follows_every_way_of_moving_the_metric(move):
     assert out.device.type == "cpu" and torch.isfinite(out).all()
     m.to(torch.float64)  # a dtype alone keeps the device
     assert m.device == torch.device("cpu")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_fast_range_check_keeps_the_exact_bounds(dtype):
+    """The integer-bits range check accepts exactly [+-0.0, 1.0]: one step past either end,
+    NaN of either sign and +-Inf are refused with the usual messages."""
+    m = create_metric("psnr", device="cpu")
+    base = TARGET.to(dtype)
+    bits = {torch.float32: torch.int32, torch.float64: torch.int64}.get(dtype, torch.int16)
+    one_up = (torch.ones((), dtype=dtype).view(bits) + 1).view(dtype)  # next float above 1
+    tiny_neg = -(torch.zeros((), dtype=dtype).view(bits) + 1).view(dtype)  # -smallest subnormal
+    cases = {one_up: r"values must lie in \[0, 1\]", tiny_neg: r"values must lie in \[0, 1\]"}
+    cases.update({v: "contains NaN or Inf" for v in (np.nan, -np.nan, np.inf, -np.inf)})
+    for value, message in cases.items():
+        bad = base.clone()
+        bad[0, 1, 5, 7] = value
+        with pytest.raises(ValueError, match=f"target: {message}"):
+            m(PRED, bad)
+    edges = base.clone()
+    edges[0, 0, 0, :3] = torch.tensor([-0.0, 0.0, 1.0])
+    assert torch.isfinite(m(PRED, edges)).all()  # -0.0 is in range (through the exact check)
+    strided = torch.rand(2, 3, 40, 36, generator=GEN).to(dtype)[:, :, ::2, 2:34]
+    strided[1, 2, 3, 4] = 2.0  # a non-contiguous view is checked in full
+    with pytest.raises(ValueError, match="pred: values must lie"):
+        m(strided, strided[:1].clamp(0, 1))

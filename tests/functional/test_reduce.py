@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from semfidelity import create_metric
-from semfidelity.functional.reduce import per_image_mean, per_image_sum
+from semfidelity.functional.reduce import per_image_block_sum, per_image_mean, per_image_sum
 
 CLASSICAL = ["psnr", "ssim", "ms_ssim", "wavelet"]  # edge_ssim is ssim of edge maps
 
@@ -53,3 +53,19 @@ def test_per_image_reductions():
     assert torch.equal(per_image_mean(x, (1,)), x.mean(dim=1))
     with pytest.raises(ValueError, match="batch dim 0"):
         per_image_sum(x, (0, 1))
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 41), (1, 9, 7), (3, 64, 64), (2, 0, 5)])
+def test_block_sum_is_batch_independent_and_float64_accurate(shape, two_threads):
+    """Full blocks, a short last block, a single short block and empty images."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(6, *shape, generator=g).requires_grad_()
+    batch = per_image_block_sum(x)
+    assert batch.dtype == torch.float64 and batch.shape == (6,)
+    alone = torch.cat([per_image_block_sum(x[i : i + 1]) for i in range(6)])
+    assert torch.equal(batch, alone)
+    assert torch.equal(per_image_block_sum(x[1:4]), alone[1:4])
+    exact = x.detach().double().sum(dim=tuple(range(1, x.ndim)))
+    assert torch.allclose(batch, exact, rtol=1e-6, atol=0)
+    batch.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))
