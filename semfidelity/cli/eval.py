@@ -63,7 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
         "signed SRCC of the raw scores, as the semantic-fidelity thesis prints them",
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu)")
-    p.add_argument("--size", type=int, default=None, help="resize + centre-crop pairs to SIZE")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="bring pairs to SIZE x SIZE as --fit says (default: native size, as the metrics run)",
+    )
+    p.add_argument(
+        "--fit",
+        choices=("mask", "resize", "centre"),
+        default="mask",
+        help="with --size: 'mask' (window holding the change mask, as semfid-train), 'resize' "
+        "(whole image to a square) or 'centre' (centre crop)",
+    )
     p.add_argument("--batch-size", type=int, default=1, help="batch size (1)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers (0)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -95,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.pairs,
             device=args.device,
             size=args.size,
+            fit=args.fit,
             batch_size=args.batch_size,
             num_workers=args.workers,
             options=options,

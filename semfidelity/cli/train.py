@@ -64,9 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument(
-        "--size", type=_size, default=d.size, help="resize+centre-crop side (224; 'native')"
+        "--size", type=_size, default=d.size, help="training side (224; 'native': no resizing)"
     )
-    p.add_argument("--crop", type=int, default=None, help="seeded square crop after --size")
+    p.add_argument(
+        "--fit",
+        choices=("mask", "resize", "centre"),
+        default=d.fit,
+        help="how pairs reach --size: 'mask' (default: resize the shorter side, window holding "
+        "the change mask; labelled pairs without a mask resized whole), 'resize' (whole image "
+        "to a square) or 'centre' (centre crop; can cut the change out)",
+    )
+    p.add_argument(
+        "--crop", type=int, default=None, help="seeded square crop after --size (keeps the mask)"
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--freeze-backbone", dest="finetune", action="store_false", help="(default)")
     mode.add_argument("--finetune", dest="finetune", action="store_true", help="train backbone")
@@ -113,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weight_decay=args.weight_decay,
         batch_size=args.batch_size,
         size=args.size,
+        fit=args.fit,
         crop=args.crop,
         finetune=args.finetune,
         backbone_lr_scale=args.backbone_lr_scale,

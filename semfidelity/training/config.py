@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from semfidelity.training.geometry import FITS
+
 __all__ = ["TrainConfig", "TrainResult", "KINDS"]
 
 KINDS = ("clip_lpips", "clu")
@@ -30,8 +32,14 @@ class TrainConfig:
         backbone_weights: ``None`` (manifest default), manifest id, file path or ``"random"``
             (tests and timing only).
         epochs, lr, weight_decay, batch_size: optimisation (AdamW).
-        size: resize + centre-crop every pair to ``size`` (``None``: native size, batch 1).
-        crop: seeded square crop after ``size`` (fixed per sample).
+        size: bring every pair to ``size x size`` as ``fit`` says (``None``: native size;
+            batch 1 unless ``crop`` is set).
+        fit: ``"mask"`` (resize the shorter side, then the window nearest the centre that holds
+            the change mask; label > 0 without a mask: resized whole), ``"resize"`` (resized
+            whole) or ``"centre"`` (centre crop; may cut the change out). See
+            :mod:`semfidelity.training.geometry`.
+        crop: seeded square crop after ``size`` (fixed per sample; keeps the change unless
+            ``fit="centre"``).
         finetune: train the backbone too (else frozen).
         backbone_lr_scale: backbone learning rate = ``lr * backbone_lr_scale`` when fine-tuning.
         freeze_stages: when fine-tuning, keep the first N backbone stages frozen, the stem
@@ -60,6 +68,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     batch_size: int = 16
     size: int | None = 224
+    fit: str = "mask"
     crop: int | None = None
     finetune: bool = False
     backbone_lr_scale: float = 0.1
@@ -77,6 +86,7 @@ class TrainConfig:
         for name, value, allowed in (
             ("head", self.head, ("thesis", "lpips")),
             ("form", self.form, ("change", "thesis")),
+            ("fit", self.fit, FITS),
         ):
             if value not in allowed:
                 raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
@@ -92,10 +102,10 @@ class TrainConfig:
                 f"weight_decay and dice must be >= 0, got {self.weight_decay!r}, {self.dice!r}"
             )
         self._validate_freeze()
-        if self.size is None and self.batch_size != 1:
+        if self.size is None and self.crop is None and self.batch_size != 1:
             raise ValueError(
-                f"batch_size: native-size training (size=None) needs batch_size=1, got "
-                f"{self.batch_size}; set size (e.g. 224) to batch pairs"
+                f"batch_size: native-size training (size=None, crop=None) needs batch_size=1, "
+                f"got {self.batch_size}; set size (e.g. 224) or crop to batch pairs"
             )
 
     def _validate_freeze(self) -> None:

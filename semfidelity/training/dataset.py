@@ -10,10 +10,13 @@ CSV format (header required, extra columns are kept in ``PairRecord.extra`` and 
   in the library's orientation, 1 = semantic error;
 * ``mask`` (optional column, may be empty in a row): PNG, white = changed region.
 
-Training transforms are deterministic: ``size`` resizes the shorter side (bicubic, antialiased)
-and centre-crops a square; ``crop`` then takes a square crop whose position is drawn from
-``(seed, row index)`` only, so the same sample always yields the same pixels (which also makes
-features of a frozen backbone cacheable).
+Training transforms are deterministic and keep the labelled change
+(:mod:`semfidelity.training.geometry`): with ``fit="mask"`` (default) ``size`` resizes the
+shorter side (bicubic, antialiased) and cuts the square nearest the centre that contains the
+change mask; label-1 pairs without a mask are resized whole. ``crop`` then takes a square crop
+whose position is drawn from ``(seed, row index)`` only (among positions that keep the change),
+so the same sample always yields the same pixels (which also makes features of a frozen
+backbone cacheable).
 """
 
 from __future__ import annotations
@@ -21,16 +24,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from semfidelity.io import load_image
+from semfidelity.training.geometry import FITS, fit_pair
 from semfidelity.training.labels import label_column, to_error
 
 __all__ = ["PairRecord", "read_pairs", "PairDataset", "make_loader", "file_sha256"]
@@ -136,21 +138,6 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _resize_short(x: torch.Tensor, size: int, mode: str) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    scale = size / min(h, w)
-    new = (max(size, round(h * scale)), max(size, round(w * scale)))
-    if new == (h, w):
-        return x
-    if mode == "nearest":
-        return F.interpolate(x, size=new, mode="nearest")
-    return F.interpolate(x, size=new, mode=mode, align_corners=False, antialias=True).clamp(0, 1)
-
-
-def _crop(x: torch.Tensor, top: int, left: int, size: int) -> torch.Tensor:
-    return x[..., top : top + size, left : left + size]
-
-
 class PairDataset(Dataset):
     """Map-style dataset over a pair CSV.
 
@@ -160,10 +147,14 @@ class PairDataset(Dataset):
 
     Args:
         csv_path: the pair CSV.
-        size: resize the shorter side to ``size`` then centre-crop ``size x size`` (``None``:
-            keep the native size; then every image of a batch must share one size).
+        size: bring every pair to ``size x size`` as ``fit`` says (``None``: keep the native
+            size; then every image of a batch must share one size).
         crop: after ``size``, a square crop at a position drawn from ``(seed, index)``.
         seed: seed of the crop positions.
+        fit: ``"mask"`` (default: the ``size`` window contains the change mask; label > 0
+            without a mask: resized whole), ``"resize"`` (every pair resized whole to a
+            square) or ``"centre"`` (resize + centre crop, may cut the change out); see
+            :mod:`semfidelity.training.geometry`.
     """
 
     def __init__(
@@ -173,7 +164,10 @@ class PairDataset(Dataset):
         size: int | None = None,
         crop: int | None = None,
         seed: int = 0,
+        fit: str = "mask",
     ) -> None:
+        if fit not in FITS:
+            raise ValueError(f"fit: expected one of {FITS}, got {fit!r}")
         for name, value in (("size", size), ("crop", crop)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f"{name}: expected an int or None, got {type(value).__name__}")
@@ -183,7 +177,7 @@ class PairDataset(Dataset):
             raise ValueError(f"crop: must not exceed size ({size}), got {crop}")
         self.csv_path = Path(csv_path)
         self.records = read_pairs(self.csv_path)
-        self.size, self.crop, self.seed = size, crop, int(seed)
+        self.size, self.crop, self.seed, self.fit = size, crop, int(seed), fit
 
     def __len__(self) -> int:
         return len(self.records)
@@ -191,20 +185,6 @@ class PairDataset(Dataset):
     @property
     def labels(self) -> torch.Tensor:
         return torch.tensor([r.label for r in self.records], dtype=torch.float32)
-
-    def _geometry(self, x: torch.Tensor, index: int, mode: str) -> torch.Tensor:
-        if self.size is not None:
-            x = _resize_short(x, self.size, mode)
-            h, w = x.shape[-2:]
-            x = _crop(x, (h - self.size) // 2, (w - self.size) // 2, self.size)
-        if self.crop is not None:
-            h, w = x.shape[-2:]
-            if min(h, w) < self.crop:
-                x = _resize_short(x, self.crop, mode)
-                h, w = x.shape[-2:]
-            rng = random.Random(f"{self.seed}:{index}")
-            x = _crop(x, rng.randint(0, h - self.crop), rng.randint(0, w - self.crop), self.crop)
-        return x
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rec = self.records[index]
@@ -223,8 +203,16 @@ class PairDataset(Dataset):
                 )
         else:
             mask = torch.zeros_like(ref[:, :1])
-        both = self._geometry(torch.cat([ref, dist], dim=1), index, "bicubic")
-        mask = self._geometry(mask, index, "bilinear").clamp(0, 1)
+        both, mask = fit_pair(
+            torch.cat([ref, dist], dim=1),
+            mask,
+            label=rec.label,
+            has_mask=rec.mask is not None,
+            size=self.size,
+            crop=self.crop,
+            fit=self.fit,
+            seed_key=f"{self.seed}:{index}",
+        )
         return {
             "reference": both[0, :3].contiguous(),
             "distorted": both[0, 3:].contiguous(),

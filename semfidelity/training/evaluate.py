@@ -128,6 +128,7 @@ def evaluate_metrics(
     *,
     device: str | torch.device | None = "cpu",
     size: int | None = None,
+    fit: str = "mask",
     batch_size: int = 1,
     num_workers: int = 0,
     options: dict[str, dict[str, Any]] | None = None,
@@ -140,8 +141,10 @@ def evaluate_metrics(
     Args:
         metrics: registry names (built with ``create_metric``) or :class:`Metric` instances.
         pairs_csv: a pair CSV (see :mod:`semfidelity.training.dataset`).
-        size: resize + centre-crop every pair to ``size`` (needed for batches > 1 when sizes
-            differ); ``None`` scores native sizes.
+        size: bring every pair to ``size x size`` (needed for batches > 1 when sizes differ);
+            ``None`` scores native sizes, as the metrics run on user images.
+        fit: how pairs reach ``size``: ``"mask"`` (as ``semfid-train``: the window holds the
+            change mask), ``"resize"`` or ``"centre"`` (see :class:`PairDataset`).
         options: per-metric-name options for ``create_metric``, e.g.
             ``{"clip_lpips": {"heads": "runs/heads"}}``.
         raw: metric names whose MSE is taken on raw scores (``normalise="none"``).
@@ -158,7 +161,7 @@ def evaluate_metrics(
     unknown = set(options) - {m if isinstance(m, str) else m.name for m in metrics}
     if unknown:
         raise ValueError(f"options: given for metrics not evaluated: {sorted(unknown)}")
-    dataset = PairDataset(pairs_csv, size=size)
+    dataset = PairDataset(pairs_csv, size=size, fit=fit)
     labels = dataset.labels.numpy().astype(np.float64)
     results: dict[str, dict[str, Any]] = {}
     for m in metrics:

@@ -111,7 +111,9 @@ def _use_cache(config: TrainConfig, backbone: ResNetFeatures, n: int) -> bool:
     if cache is None:
         need = cache_bytes(config, backbone, n)
         cache = (
-            not config.finetune and config.size is not None and need < config.cache_limit_gb * 2**30
+            not config.finetune
+            and (config.size is not None or config.crop is not None)
+            and need < config.cache_limit_gb * 2**30
         )
     if cache and config.finetune:
         raise ValueError("cache_features: cannot cache features of a fine-tuned backbone")
@@ -150,8 +152,9 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(config.device)
 
-    train_ds = PairDataset(config.train_csv, size=config.size, crop=config.crop, seed=config.seed)
-    val_ds = PairDataset(config.val_csv, size=config.size, crop=config.crop, seed=config.seed)
+    geometry = {"size": config.size, "crop": config.crop, "seed": config.seed, "fit": config.fit}
+    train_ds = PairDataset(config.train_csv, **geometry)
+    val_ds = PairDataset(config.val_csv, **geometry)
     if config.kind == "clu" and not any(r.mask is not None for r in train_ds.records):
         raise ValueError(f"train_csv: training 'clu' needs mask PNGs; {config.train_csv} has none")
 
@@ -240,6 +243,8 @@ def _export(task: Task, backbone: nn.Module, head: nn.Module, out: Path) -> Path
             "backbone.safetensors" if config.finetune else config.backbone_weights
         ),
         "size": config.size,
+        "fit": config.fit,
+        "crop": config.crop,
         "trained_with": "semfid-train",
     }
     path = out / task.output_file
