@@ -352,7 +352,9 @@ def get_peers(
     wanted = None if select == "all" else {w.strip().lower() for w in select.split(",")}
     found: list[Peer] = []
     missing: list[tuple[str, str]] = []
-    for name, factory in PEERS.get(metric, []):
+    from benchmarks.iqa_peers import IQA_PEERS  # dists, niqe, clipiqa (imports Peer from here)
+
+    for name, factory in {**PEERS, **IQA_PEERS}.get(metric, []):
         if wanted is not None and name.split()[0].lower() not in wanted:
             continue
         if wanted is None and (metric, name) in OPT_IN:

@@ -221,9 +221,13 @@ def metric_build_options(name: str, tmpdir: Path) -> tuple[dict[str, Any], str]:
     if not info["weights"]:
         return {}, ""
     key = next((k for k in RANDOM_WEIGHT_OPTIONS if k in options), None)
+    if key is None and all(get_entry(w).bundled for w in info["weights"]):
+        # niqe: only parameters that ship inside the package; nothing to randomise or cache.
+        return {}, "real (bundled) parameters"
     if key is None and all(find_local(get_entry(w)) for w in info["weights"]):
         # text_fidelity / face_identity: their real weights come with their pip extras.
-        return {"cache": False}, "real weights (installed locally), no result cache"
+        opts = {"cache": False} if "cache" in options else {}
+        return opts, "real weights (installed locally)" + (", no result cache" if opts else "")
     if key is None:
         raise RuntimeError(
             f"needs pretrained weights {info['weights']} and has no random-weights option"

@@ -56,3 +56,24 @@ def make_tiny_clip_text() -> str:
         (folder / f"{TINY_CLIP_TEXT}.json").write_text(json.dumps(TINY_CLIP_TEXT_CONFIG))
         open_clip.add_model_config(folder)
     return TINY_CLIP_TEXT
+
+
+TINY_RN = "semfid-tiny-rn"
+
+#: A tiny CLIP ModifiedResNet (the architecture CLIP-IQA needs: attention pooling) with a text
+#: tower open_clip's tokenizer fits; same config as tests/metrics/test_clipiqa.py's.
+TINY_RN_CONFIG = {
+    "embed_dim": 16,
+    "quick_gelu": True,
+    "vision_cfg": {"image_size": 32, "layers": [1, 1, 1, 1], "width": 8, "patch_size": None},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+def make_tiny_rn() -> str:
+    """Register the tiny ResNet CLIP with open_clip (idempotent); its model name."""
+    if TINY_RN not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="semfid-tiny-rn-"))
+        (folder / f"{TINY_RN}.json").write_text(json.dumps(TINY_RN_CONFIG))
+        open_clip.add_model_config(folder)
+    return TINY_RN

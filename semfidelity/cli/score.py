@@ -28,7 +28,7 @@ from semfidelity.registry import get_spec
 from semfidelity.scoring import ScoreConfig, UsageError, run_scoring
 from semfidelity.scoring.card import card_path, table_lines
 from semfidelity.scoring.heatmap import COLORMAPS
-from semfidelity.scoring.protocols import PROTOCOLS, protocol_metrics
+from semfidelity.scoring.protocols import MISSING_REASON, PROTOCOLS, protocol_metrics
 from semfidelity.scoring.setlevel import SET_METRICS
 from semfidelity.scoring.summary import metric_table
 
@@ -154,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=int, default=4, help="SR scale factor for --protocol (crop_border)"
     )
     p.add_argument(
+        "--allow-missing-metrics",
+        action="store_true",
+        help="run a --protocol whose table has metrics semfidelity lacks (musiq, maniqa) with "
+        "the available ones; the card records the omission",
+    )
+    p.add_argument(
         "--table",
         choices=("md", "latex"),
         help="after the run, print the per-metric means as a Markdown or LaTeX table row "
@@ -194,6 +200,15 @@ def _metric_options(args: argparse.Namespace) -> tuple[list[str], dict[str, dict
             proto, preset, _ = protocol_metrics(args.protocol, args.scale)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        missing = PROTOCOLS[args.protocol].missing
+        if missing and not args.allow_missing_metrics:
+            raise UsageError(
+                f"--protocol {args.protocol}: its table also has {', '.join(missing)}, which "
+                f"semfidelity does not implement ({MISSING_REASON}). Pass "
+                "--allow-missing-metrics to compute the other columns (the card lists the "
+                "omission and no combined score is computed from a partial set), and compute "
+                f"{', '.join(missing)} with another tool"
+            )
         names = list(proto) + [n for n in names if n not in proto]
     if not names:
         raise UsageError("--metrics: give at least one metric name (see --list)")

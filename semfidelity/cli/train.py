@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --finetune: keep the first N backbone stages frozen, stem counted first "
         "(0: all train; 1: stem; 2: stem + layer1; at most --depth)",
     )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="DIR",
+        help="start from an earlier run: its output folder (heads/decoder + any fine-tuned "
+        "backbone), weights file or checkpoint.pt; kind, backbone, depth, head/form must match",
+    )
     p.add_argument("--dice", type=float, default=d.dice, help="Dice loss weight (clu; 0)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader workers (0)")
@@ -128,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finetune=args.finetune,
         backbone_lr_scale=args.backbone_lr_scale,
         freeze_stages=args.freeze_stages,
+        init=args.init,
         dice=args.dice,
         seed=args.seed,
         workers=args.workers,

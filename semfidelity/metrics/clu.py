@@ -49,6 +49,7 @@ __all__ = [
     "CLU",
     "CLUDecoder",
     "feature_differences",
+    "stage_difference_maps",
     "clu_logits",
     "save_decoder",
     "load_decoder",
@@ -130,6 +131,16 @@ def feature_differences(
     if form != "change":
         raise ValueError(f"form: expected one of {FORMS}, got {form!r}")
     return [(unit_normalize(p) - unit_normalize(t)).abs() for p, t in zip(feats_p, feats_t)]
+
+
+def stage_difference_maps(
+    feats_p: list[torch.Tensor], feats_t: list[torch.Tensor], form: str = "change"
+) -> list[torch.Tensor]:
+    """Per-stage maps ``(B, 1, h_s, w_s)``, stem first: the channel mean of the decoder's inputs
+    (:func:`feature_differences`). ``form="thesis"``: the per-stage MSE map
+    ``mean_c (f_p - f_t)^2`` the thesis feeds its decoder; ``"change"``: ``mean_c |u_p - u_t|``.
+    0 where the two images' features agree, higher = more different (lower is better)."""
+    return [d.mean(dim=1, keepdim=True) for d in feature_differences(feats_p, feats_t, form)]
 
 
 def clu_logits(
@@ -241,6 +252,20 @@ class CLU(Metric):
     def compute_score_and_map(self, pred: torch.Tensor, target: torch.Tensor):
         m = self.compute_map(pred, target)
         return m.mean(dim=(1, 2, 3)), m
+
+    @torch.no_grad()
+    def stage_maps(self, pred, target, *, upsample: bool = True) -> list[torch.Tensor]:
+        """Per-stage difference maps that the decoder reads (the thesis' Figs. 6-7 activation
+        maps), stem first: :func:`stage_difference_maps` for the decoder's ``form``.
+
+        Inputs as for ``__call__``. Returns ``depth + 1`` tensors ``(B, 1, H, W)`` (at the input
+        size when ``upsample``, else ``(B, 1, h_s, w_s)`` at each stage's resolution); 0 where
+        the features agree (all zero for identical images), higher = more different.
+        """
+        pred, target = self.prepare(pred, target)
+        maps = stage_difference_maps(*pair_features(self.backbone, pred, target), self.decoder.form)
+        maps = [m.float() for m in maps]
+        return [upsample_to(m, pred.shape[-2:]) for m in maps] if upsample else maps
 
     def similarity_map(self, pred, target) -> torch.Tensor:
         """``1 - map``: semantic similarity ``(B, 1, H, W)`` in [0, 1], 1 = unchanged (the

@@ -19,7 +19,7 @@ from typing import Any
 from semfidelity import weights as W
 from semfidelity._version import __version__
 from semfidelity.scoring.job import Job
-from semfidelity.scoring.protocols import PROTOCOLS
+from semfidelity.scoring.protocols import MISSING_REASON, PROTOCOLS, formula_result
 from semfidelity.scoring.setlevel import SetResult
 
 __all__ = ["build_card", "card_path", "write_card", "CARD_SUFFIX"]
@@ -144,8 +144,18 @@ def build_card(job: Job, rows: list[dict], sets: Sequence[SetResult] = ()) -> di
     set-level metrics' results, e.g. ``fid``)."""
     cfg = job.config
     protocol = None
+    means = _means(job, rows)
     if cfg.protocol:
-        protocol = {"name": cfg.protocol, "source": PROTOCOLS[cfg.protocol].source}
+        p = PROTOCOLS[cfg.protocol]
+        protocol = {"name": cfg.protocol, "source": p.source}
+        if p.missing:
+            protocol["missing_metrics"] = list(p.missing)
+            protocol["missing_reason"] = MISSING_REASON
+        values = {k: v["mean"] for k, v in means.items()}
+        values.update({r.name: r.value for r in sets})
+        formula = formula_result(cfg.protocol, values)
+        if formula is not None:
+            protocol["combined_score"] = _jsonable(formula)
     failed = sum(1 for r in rows if r.get("error"))
     return {
         "schema": "semfidelity-evaluation-card/1",
@@ -173,7 +183,7 @@ def build_card(job: Job, rows: list[dict], sets: Sequence[SetResult] = ()) -> di
         "rows_with_errors": failed,
         "unpaired_files": len(job.pairing.unmatched_ref) + len(job.pairing.unmatched_pred),
         "file_list_sha256": file_list_hash(job),
-        "means": _means(job, rows),
+        "means": means,
     }
 
 
@@ -182,6 +192,28 @@ def write_card(out: str | Path, card: dict[str, Any]) -> Path:
     path = card_path(out)
     path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
+
+
+def protocol_lines(card: dict[str, Any]) -> list[str]:
+    """Summary lines about the card's protocol: metrics it lacks, its combined score (or why
+    there is none) with the available terms."""
+    p = card.get("protocol") or {}
+    lines = []
+    if p.get("missing_metrics"):
+        lines.append(
+            f"protocol {p['name']}: not computed (not implemented): "
+            f"{', '.join(p['missing_metrics'])}"
+        )
+    combined = p.get("combined_score")
+    if combined:
+        terms = ", ".join(
+            f"{k} {'-' if v is None else f'{v:.4f}'}" for k, v in combined["terms"].items()
+        )
+        score = combined["score"]
+        head = f"{score:.4f}" if score is not None else combined["reason"]
+        lines.append(f"protocol {p['name']} score = {combined['formula']}: {head}")
+        lines.append(f"  terms: {terms}")
+    return lines
 
 
 def table_lines(card: dict[str, Any], fmt: str, label: str) -> list[str]:

@@ -20,7 +20,7 @@ from typing import TextIO
 import torch
 
 from semfidelity.scoring.batches import score_all
-from semfidelity.scoring.card import build_card, write_card
+from semfidelity.scoring.card import build_card, protocol_lines, write_card
 from semfidelity.scoring.config import ScoreConfig, UsageError
 from semfidelity.scoring.distributed import DistContext, init_from_env
 from semfidelity.scoring.job import Job, existing_rows, prepare
@@ -129,7 +129,10 @@ def _finish(job: Job, rows: list[dict], stdout: TextIO) -> int:
     sets = _set_results(job)
     summary = io.StringIO()
     failed = write_summary(job.columns, job.pairing, rows, summary, sets)
-    write_card(Path(job.config.out), build_card(job, rows, sets))
+    card = build_card(job, rows, sets)
+    write_card(Path(job.config.out), card)
+    for line in protocol_lines(card):
+        summary.write(line + "\n")
     _report(job, rows)
     stdout.write(summary.getvalue())
     stdout.flush()

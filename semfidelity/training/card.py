@@ -69,10 +69,14 @@ def write_card(
     *,
     option: str,
     complete: bool,
+    own_backbone: bool | None = None,
+    init: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``out/card.json``; ``option`` is the create_metric option that loads the result."""
+    """Write ``out/card.json``; ``option`` is the create_metric option that loads the result,
+    ``own_backbone`` whether ``backbone.safetensors`` was written (default: ``finetune``),
+    ``init`` what ``--init`` started from."""
     load = f'semfidelity.create_metric("{config.kind}", {option}="{out}")'
-    if config.finetune:
+    if config.finetune if own_backbone is None else own_backbone:
         load = load[:-1] + f', weights="{out / "backbone.safetensors"}")'
     card = {
         "kind": config.kind,
@@ -85,6 +89,8 @@ def write_card(
         "versions": versions(),
         "load": load,
     }
+    if init is not None:
+        card["init"] = init
     path = out / "card.json"
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return path

@@ -10,9 +10,10 @@ from typing import Any
 
 from semfidelity.training.geometry import FITS
 
-__all__ = ["TrainConfig", "TrainResult", "KINDS"]
+__all__ = ["TrainConfig", "TrainResult", "KINDS", "CHECKPOINT"]
 
 KINDS = ("clip_lpips", "clu")
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -45,6 +46,9 @@ class TrainConfig:
         freeze_stages: when fine-tuning, keep the first N backbone stages frozen, the stem
             counted first (0: the whole backbone trains; 1: stem frozen; 2: stem + layer1; ...
             at most ``depth``, so the deepest stage always trains).
+        init: start from an earlier run (its output folder, weights file or checkpoint.pt):
+            its head/decoder and any backbone it fine-tuned (``None``: fresh start; see
+            :mod:`semfidelity.training.warm_start`).
         dice: weight of the soft Dice loss added to BCE (``clu`` only).
         seed: seed of initialisation, data order and crops.
         workers: DataLoader worker processes.
@@ -73,6 +77,7 @@ class TrainConfig:
     finetune: bool = False
     backbone_lr_scale: float = 0.1
     freeze_stages: int = 0
+    init: str | None = None
     dice: float = 0.0
     seed: int = 0
     workers: int = 0

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semfidelity.metrics.clip_lpips import clip_lpips_distance, save_heads
+from semfidelity.metrics.clip_lpips import clip_lpips_distance, load_heads, save_heads
 from semfidelity.metrics.clip_lpips_heads import make_heads
-from semfidelity.metrics.clu import CLUDecoder, clu_logits, save_decoder
+from semfidelity.metrics.clu import CLUDecoder, clu_logits, load_decoder, save_decoder
 from semfidelity.training import stats
 from semfidelity.training.config import TrainConfig
 
@@ -56,6 +56,7 @@ class Task:
     kind: str
     output_file: str
     option: str  # the create_metric option that loads the exported file
+    arch_field: str  # the config field that fixes the head's architecture
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
@@ -78,9 +79,13 @@ class Task:
     def save(self, head: nn.Module, path: Path, meta: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def load(self, path: Path) -> tuple[nn.Module, dict[str, Any]]:
+        """The head written by :meth:`save` and its config."""
+        raise NotImplementedError
+
 
 class RegressorTask(Task):
-    kind, output_file, option = "clip_lpips", "heads.safetensors", "heads"
+    kind, output_file, option, arch_field = "clip_lpips", "heads.safetensors", "heads", "head"
 
     def build_head(self, channels: list[int]) -> nn.Module:
         return make_heads(self.config.head, channels)
@@ -99,9 +104,12 @@ class RegressorTask(Task):
     def save(self, head, path, meta):
         save_heads(head, path, config=meta)
 
+    def load(self, path):
+        return load_heads(path)
+
 
 class ChangeMapTask(Task):
-    kind, output_file, option = "clu", "decoder.safetensors", "decoder"
+    kind, output_file, option, arch_field = "clu", "decoder.safetensors", "decoder", "form"
 
     def build_head(self, channels: list[int]) -> nn.Module:
         return CLUDecoder(channels, self.config.form)
@@ -134,6 +142,9 @@ class ChangeMapTask(Task):
 
     def save(self, head, path, meta):
         save_decoder(head, path, config=meta)
+
+    def load(self, path):
+        return load_decoder(path)
 
 
 _TASKS: dict[str, type[Task]] = {t.kind: t for t in (RegressorTask, ChangeMapTask)}

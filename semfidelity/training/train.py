@@ -7,7 +7,8 @@ Optimiser AdamW. The backbone is frozen (default; its stage features are then co
 cached when they fit in ``cache_limit_gb``, :mod:`semfidelity.training.features`) or fine-tuned
 (``finetune=True``, learning rate ``lr * backbone_lr_scale``, optionally with its first
 ``freeze_stages`` stages frozen, :mod:`semfidelity.training.params`; its weights are saved as
-``backbone.safetensors``).
+``backbone.safetensors``, also when ``init`` supplied a fine-tuned backbone). ``init`` starts
+from an earlier run's head/decoder and backbone (:mod:`semfidelity.training.warm_start`).
 
 Determinism: parameter initialisation, data order and every random draw derive from ``seed``
 through private generators (the global RNG is left as it was). A checkpoint
@@ -33,17 +34,24 @@ from tqdm.auto import tqdm
 
 from semfidelity.backbones.resnet import ResNetFeatures, build_resnet_features
 from semfidelity.training.card import write_card, write_jsonl
-from semfidelity.training.config import KINDS, TrainConfig, TrainResult
+from semfidelity.training.config import CHECKPOINT, KINDS, TrainConfig, TrainResult
 from semfidelity.training.dataset import PairDataset
 from semfidelity.training.features import BatchSource, cache_bytes
 from semfidelity.training.params import param_groups
 from semfidelity.training.tasks import Task, make_task, pixel_weights
+from semfidelity.training.warm_start import apply_init, read_init
 
-__all__ = ["TrainConfig", "TrainResult", "train", "validate", "build_backbone", "KINDS"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "train",
+    "validate",
+    "build_backbone",
+    "KINDS",
+    "CHECKPOINT",
+]
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT = "checkpoint.pt"
 
 
 def build_backbone(config: TrainConfig) -> ResNetFeatures:
@@ -158,8 +166,13 @@ def train(
     if config.kind == "clu" and not any(r.mask is not None for r in train_ds.records):
         raise ValueError(f"train_csv: training 'clu' needs mask PNGs; {config.train_csv} has none")
 
+    init = read_init(config, task) if config.init is not None else None
     backbone = build_backbone(config).to(device)
     head = _build_head(task, backbone.channels).to(device)
+    # --init first, also on resume: a backbone it supplies is not in a frozen run's checkpoint
+    if init is not None:
+        apply_init(init, backbone, head)
+    own_backbone = config.finetune or (init is not None and init.backbone_state is not None)
     optimizer = torch.optim.AdamW(
         param_groups(config, backbone, head), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -227,21 +240,27 @@ def train(
         _save_checkpoint(ckpt_path, state)
 
     write_jsonl(out / "metrics.jsonl", history)
-    weights_path = _export(task, backbone, head, out)
+    weights_path = _export(task, backbone, head, out, own_backbone)
     card_path = write_card(
-        config, out, history, train_ds, val_ds, option=task.option, complete=last == config.epochs
+        config,
+        out,
+        history,
+        train_ds,
+        val_ds,
+        option=task.option,
+        complete=last == config.epochs,
+        own_backbone=own_backbone,
+        init=init.record() if init is not None else None,
     )
     return TrainResult(out=out, weights=weights_path, card=card_path, history=history)
 
 
-def _export(task: Task, backbone: nn.Module, head: nn.Module, out: Path) -> Path:
+def _export(task: Task, backbone: nn.Module, head: nn.Module, out: Path, own: bool) -> Path:
     config = task.config
     meta = {
         "backbone": config.backbone,
         "depth": config.depth,
-        "backbone_weights": (
-            "backbone.safetensors" if config.finetune else config.backbone_weights
-        ),
+        "backbone_weights": ("backbone.safetensors" if own else config.backbone_weights),
         "size": config.size,
         "fit": config.fit,
         "crop": config.crop,
@@ -249,7 +268,7 @@ def _export(task: Task, backbone: nn.Module, head: nn.Module, out: Path) -> Path
     }
     path = out / task.output_file
     task.save(head, path, meta)
-    if config.finetune:
+    if own:
         state = {k: v.detach().cpu().contiguous() for k, v in backbone.state_dict().items()}
         save_file(state, str(out / "backbone.safetensors"))
     return path

@@ -125,3 +125,40 @@ def test_finetuned_backbone_beside_the_decoder_is_used(metric, tmp_path, set5_pa
     torch.testing.assert_close(tuned.backbone.bn1.running_mean, state["bn1.running_mean"])
     pred, target = (x[..., :64, :64] for x in set5_pairs["bird"])
     assert not torch.equal(tuned(pred, target), metric(pred, target))
+
+
+def test_stage_maps_shapes_identity_and_thesis_mse(metric, tmp_path, set5_pairs):
+    pred, target = (x[..., :80, :72] for x in set5_pairs["bird"])
+    stages = metric.stage_maps(torch.cat([pred, target]), torch.cat([target, target]))
+    assert len(stages) == 3 and all(m.shape == (2, 1, 80, 72) for m in stages)
+    assert all(float(m[1].abs().max()) == 0 for m in stages)  # identical images: zero
+    assert all(float(m[0].mean()) > 0 for m in stages)
+    small = metric.stage_maps(pred, target, upsample=False)
+    assert [tuple(m.shape[-2:]) for m in small] == [(40, 36), (20, 18), (10, 9)]
+    fp, ft = metric.backbone(pred), metric.backbone(target)
+    unit = [torch.nn.functional.normalize(f, dim=1, eps=1e-10) for f in (*fp, *ft)]
+    expected = [(unit[s] - unit[s + 3]).abs().mean(1, keepdim=True) for s in range(3)]
+    for got, want in zip(small, expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    # thesis form: the per-stage MSE maps mean_c (f_p - f_t)^2
+    save_decoder(
+        CLUDecoder([64, 256, 512], form="thesis"),
+        tmp_path / "decoder.safetensors",
+        config={"backbone": "clip", "depth": 2},
+    )
+    thesis = semfidelity.create_metric(
+        "clu", decoder=tmp_path, weights=metric.backbone.state_dict(), device="cpu"
+    )
+    for got, p, t in zip(thesis.stage_maps(pred, target, upsample=False), fp, ft):
+        torch.testing.assert_close(got, ((p - t) ** 2).mean(1, keepdim=True))
+
+
+def test_stage_maps_locate_a_changed_quadrant(metric, set5_pairs):
+    target = set5_pairs["bird"][1][..., :64, :64]
+    pred = target.clone()
+    g = torch.Generator().manual_seed(0)
+    pred[..., :32, :32] = torch.rand(1, 3, 32, 32, generator=g)
+    for m in metric.stage_maps(pred, target):
+        quads = [m[..., :32, :32], m[..., :32, 32:], m[..., 32:, :32], m[..., 32:, 32:]]
+        sums = [float(q.sum()) for q in quads]
+        assert sums[0] == max(sums) and sums[0] > 2 * sums[3]
