@@ -166,10 +166,15 @@ def fit_tws_mix(
         components: per-image component scores, a dict with ``semantic``, ``edge``, ``wavelet``
             (each length N; e.g. ``tws.components(pred, target)`` concatenated over a dataset)
             or an ``(N, 3)`` array in that order.
-        human: ``kind="mos"``: N mean opinion scores, higher = better. ``kind="pairwise"``:
-            ``(M, 2)`` index pairs ``(preferred, other)``, or ``(M, 3)`` rows ``(i, j, p)``
-            with ``p`` the fraction of raters preferring ``i``.
-        kind: ``"mos"`` (maximise SRCC) or ``"pairwise"`` (maximise preference accuracy).
+        human: ``kind="labels"``: N labels in the library's orientation (1 = semantic error,
+            0 = faithful; a pair CSV's ``PairRecord.label``, ``mos_from_votes`` output).
+            ``kind="mos"``: N quality opinion scores, higher = better (e.g. an IQA dataset's
+            MOS). ``kind="pairwise"``: ``(M, 2)`` index pairs ``(preferred, other)``, or
+            ``(M, 3)`` rows ``(i, j, p)`` with ``p`` the fraction of raters preferring ``i``.
+        kind: names the orientation of ``human`` (arrays carry no declaration): ``"labels"``
+            (maximise SRCC with ``-label``), ``"mos"`` (maximise SRCC with the MOS) or
+            ``"pairwise"`` (maximise preference accuracy). TWS is higher = better, so the
+            objective is positive when the mix agrees with people in every kind.
         step: grid spacing on the simplex before the local refinement (0.02 -> 1326 points).
 
     Returns:
@@ -182,18 +187,26 @@ def fit_tws_mix(
     the best grid points when that centroid is itself optimal (a stable, central choice), then
     refined by pattern search.
     """
-    if kind not in ("mos", "pairwise"):
-        raise ValueError(f"kind: expected 'mos' or 'pairwise', got {kind!r}")
+    if kind not in ("labels", "mos", "pairwise"):
+        raise ValueError(f"kind: expected 'labels', 'mos' or 'pairwise', got {kind!r}")
     if not (isinstance(step, float | int) and 0 < step <= 0.5):
         raise ValueError(f"step: expected a number in (0, 0.5], got {step!r}")
     comps = _components_matrix(components)
     n = comps.shape[0]
-    if kind == "mos":
+    if kind in ("labels", "mos"):
         target = np.asarray(_to_numpy(human), dtype=np.float64).reshape(-1)
         if target.shape[0] != n:
             raise ValueError(f"human: expected {n} scores (one per image), got {target.shape[0]}")
         if not np.isfinite(target).all():
             raise ValueError("human: contains NaN or Inf values")
+        if kind == "labels":
+            if target.min() < 0 or target.max() > 1:
+                raise ValueError(
+                    "human: kind='labels' expects labels in [0, 1] (1 = semantic error), got "
+                    f"values in [{target.min():g}, {target.max():g}]; quality scores "
+                    "(higher = better) go with kind='mos'"
+                )
+            target = -target  # higher = better, like TWS
 
         def objective(w: np.ndarray) -> np.ndarray:
             return spearman(comps @ w, target)

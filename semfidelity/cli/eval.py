@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="semfid-eval",
         description="Correlate registered metrics with the labels of a pair CSV "
-        "(reference,distorted,label[,mask]).",
+        "(reference,distorted,semantic_error[,mask]; 1 = semantic error).",
     )
     p.add_argument("--metrics", required=True, help="comma-separated metric names, e.g. psnr,ssim")
     p.add_argument("--pairs", required=True, help="pair CSV")

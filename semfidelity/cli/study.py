@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from semfidelity.scoring.pairs import discover_pairs
-from semfidelity.training.study import mos_from_votes
+from semfidelity.training.study import MIN_VOTES, mos_from_votes
 from semfidelity.training.study_app import StudyStore, build_items, export_votes
 
 __all__ = ["main", "build_parser"]
@@ -43,8 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--db", required=True)
     e.add_argument("--out", required=True, help="votes CSV")
     e.add_argument("--labels", help="also write mos_from_votes' pair CSV here (yesno)")
-    e.add_argument("--min-trap-accuracy", type=float, default=1.0)
-    e.add_argument("--min-votes", type=int, default=1)
+    e.add_argument("--min-trap-accuracy", type=float, default=1.0, help="on planted traps (1.0)")
+    e.add_argument(
+        "--min-votes",
+        type=int,
+        default=MIN_VOTES,
+        help=f"fewest kept votes per pair ({MIN_VOTES}; the thesis had 15-30)",
+    )
+    e.add_argument(
+        "--consensus",
+        type=float,
+        default=0.9,
+        help="agreement that makes a pair a consensus trap (0.9, the thesis'); 0 = off",
+    )
+    e.add_argument(
+        "--consensus-min-votes", type=int, default=10, help="other raters' votes it needs (10)"
+    )
+    e.add_argument(
+        "--min-consensus-accuracy",
+        type=float,
+        default=0.8,
+        help="raters below this share right on consensus traps are dropped (0.8)",
+    )
     return p
 
 
@@ -117,9 +137,13 @@ def _export(args: argparse.Namespace) -> int:
             args.labels,
             min_trap_accuracy=args.min_trap_accuracy,
             min_votes=args.min_votes,
+            consensus=args.consensus or None,
+            consensus_min_votes=args.consensus_min_votes,
+            min_consensus_accuracy=args.min_consensus_accuracy,
         )
         sys.stdout.write(
-            f"{s.pairs_csv}: {s.n_pairs} pairs, raters dropped: {list(s.raters_dropped)}\n"
+            f"{s.pairs_csv}: {s.n_pairs} pairs ({s.n_below_min_votes} left out with fewer than "
+            f"{args.min_votes} votes), raters dropped: {list(s.raters_dropped)}\n"
         )
     return 0
 

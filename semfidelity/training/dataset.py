@@ -1,9 +1,13 @@
-"""Pair datasets: a CSV of ``reference,distorted,label[,mask]`` rows -> tensors for training.
+"""Pair datasets: a CSV of ``reference,distorted,semantic_error[,mask]`` rows -> tensors.
 
 CSV format (header required, extra columns are kept in ``PairRecord.extra`` and ignored):
 
 * ``reference``, ``distorted``: image paths, relative to the CSV's folder (or absolute);
-* ``label``: float in [0, 1], 1 = semantic error (e.g. the share of raters who saw one);
+* the label, a float in [0, 1], in a column that declares its orientation
+  (:mod:`semfidelity.training.labels`): ``semantic_error`` (1 = semantic error, e.g. the share
+  of raters who saw one) or ``faithful`` (1 = faithful, read as ``1 - value``). A column named
+  ``label`` (or ``mos``, ``score`` ...) is ambiguous and refused. ``PairRecord.label`` is always
+  in the library's orientation, 1 = semantic error;
 * ``mask`` (optional column, may be empty in a row): PNG, white = changed region.
 
 Training transforms are deterministic and keep the labelled change
@@ -29,15 +33,19 @@ from torch.utils.data import DataLoader, Dataset
 
 from semfidelity.io import load_image
 from semfidelity.training.geometry import FITS, fit_pair
+from semfidelity.training.labels import label_column, to_error
 
 __all__ = ["PairRecord", "read_pairs", "PairDataset", "make_loader", "file_sha256"]
 
-REQUIRED_COLUMNS = ("reference", "distorted", "label")
+REQUIRED_COLUMNS = ("reference", "distorted")
 
 
 @dataclass(frozen=True)
 class PairRecord:
-    """One validated CSV row; ``row`` is 1-based among data rows (file line = row + 1)."""
+    """One validated CSV row; ``row`` is 1-based among data rows (file line = row + 1).
+
+    ``label`` is in the library's orientation (1 = semantic error) whatever the file declared.
+    """
 
     row: int
     reference: Path
@@ -51,15 +59,15 @@ def _where(csv_path: Path, row: int) -> str:
     return f"{csv_path}: row {row} (line {row + 1})"
 
 
-def _parse_label(value: str, csv_path: Path, row: int) -> float:
+def _parse_label(value: str, csv_path: Path, row: int, column: str = "label") -> float:
     try:
         label = float(value)
     except (TypeError, ValueError):
         raise ValueError(
-            f"{_where(csv_path, row)}: label must be a number in [0, 1], got {value!r}"
+            f"{_where(csv_path, row)}: {column} must be a number in [0, 1], got {value!r}"
         ) from None
     if not 0.0 <= label <= 1.0:  # also rejects NaN
-        raise ValueError(f"{_where(csv_path, row)}: label must lie in [0, 1], got {value!r}")
+        raise ValueError(f"{_where(csv_path, row)}: {column} must lie in [0, 1], got {value!r}")
     return label
 
 
@@ -80,7 +88,8 @@ def read_pairs(csv_path: str | os.PathLike, *, check_files: bool = True) -> list
 
     Raises:
         FileNotFoundError: the CSV or a referenced image/mask does not exist (row named).
-        ValueError: missing columns, empty CSV, a label that is not a number in [0, 1].
+        ValueError: missing columns, a label column that does not declare its orientation,
+            empty CSV, a label that is not a number in [0, 1].
     """
     path = Path(csv_path)
     if not path.is_file():
@@ -93,8 +102,10 @@ def read_pairs(csv_path: str | os.PathLike, *, check_files: bool = True) -> list
         if missing:
             raise ValueError(
                 f"{path}: missing column(s) {missing}; expected a header with "
-                f"reference,distorted,label[,mask], got {columns}"
+                f"reference,distorted,semantic_error[,mask], got {columns}"
             )
+        label_col, flip = label_column(columns, path)
+        known = (*REQUIRED_COLUMNS, label_col, "mask")
         records = []
         for i, raw in enumerate(reader, start=1):
             rowd = {(k or "").strip(): (v or "") for k, v in raw.items()}
@@ -104,13 +115,13 @@ def read_pairs(csv_path: str | os.PathLike, *, check_files: bool = True) -> list
                     row=i,
                     reference=_resolve(base, rowd["reference"], "reference", path, i, check_files),
                     distorted=_resolve(base, rowd["distorted"], "distorted", path, i, check_files),
-                    label=_parse_label(rowd["label"], path, i),
+                    label=to_error(_parse_label(rowd[label_col], path, i, label_col), flip),
                     mask=(
                         _resolve(base, mask_value, "mask", path, i, check_files)
                         if mask_value
                         else None
                     ),
-                    extra={k: v for k, v in rowd.items() if k not in (*REQUIRED_COLUMNS, "mask")},
+                    extra={k: v for k, v in rowd.items() if k not in known},
                 )
             )
     if not records:

@@ -5,9 +5,10 @@
 (:mod:`semfidelity.training.pseudo_scores`) and appends one row per pair to a pair CSV that
 :func:`~semfidelity.training.dataset.read_pairs`, ``semfid-train`` and ``semfid-eval`` read::
 
-    reference,distorted,label,c2c,c2i,gt_caption,sr_caption
+    reference,distorted,semantic_error,c2c,c2i,gt_caption,sr_caption
 
-``label`` keeps the library's orientation (1 = semantic error): ``1 - similarity`` of the
+``semantic_error`` is the label in the library's orientation, declared by the column name
+(:mod:`semfidelity.training.labels`; 1 = semantic error): ``1 - similarity`` of the
 chosen score, clipped to [0, 1]; ``c2c``/``c2i`` are the raw cosines (empty when not computed).
 A pair whose captioning or scoring fails is left out of the CSV and listed, with the stage and
 the reason, in ``<out>.errors.csv``; the run goes on. Rows are flushed per batch, so
@@ -27,12 +28,13 @@ from pathlib import Path
 import torch
 
 from semfidelity.training.captions import Captioner, caption_each
+from semfidelity.training.labels import ERROR_COLUMN
 
 __all__ = ["COLUMNS", "PseudoLabelResult", "pseudo_label", "pairs_from_csv", "errors_path"]
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("reference", "distorted", "label", "c2c", "c2i", "gt_caption", "sr_caption")
+COLUMNS = ("reference", "distorted", ERROR_COLUMN, "c2c", "c2i", "gt_caption", "sr_caption")
 ERROR_COLUMNS = ("reference", "distorted", "stage", "error")
 Scorer = Callable[[Sequence[str], Sequence[str], Sequence[Path]], torch.Tensor]
 
@@ -70,7 +72,7 @@ def _complete(row: dict[str, str | None]) -> bool:
     if any(row.get(c) is None for c in COLUMNS) or None in row:
         return False
     try:
-        return 0.0 <= float(row["label"] or "nan") <= 1.0
+        return 0.0 <= float(row[ERROR_COLUMN] or "nan") <= 1.0
     except ValueError:
         return False
 
@@ -126,7 +128,7 @@ def _score_each(
 
 def pairs_from_csv(path: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
     """``(reference, distorted)`` of a CSV with those columns (relative to its folder); other
-    columns, ``label`` included, are ignored."""
+    columns, labels included, are ignored."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pairs CSV not found: {str(path)!r}")
@@ -248,7 +250,7 @@ def _row(r: dict, base: Path) -> dict[str, str]:
     return {
         "reference": _rel(r["reference"], base),
         "distorted": _rel(r["distorted"], base),
-        "label": f"{r['label']:.6f}",
+        ERROR_COLUMN: f"{r['label']:.6f}",
         "c2c": f"{r['c2c']:.6f}" if "c2c" in r else "",
         "c2i": f"{r['c2i']:.6f}" if "c2i" in r else "",
         "gt_caption": r["gt_caption"],

@@ -30,6 +30,7 @@ from PIL import Image
 
 from semfidelity.io import IMAGE_EXTENSIONS, load_image, to_pil
 from semfidelity.training.degrade import _gaussian_kernel, _jpeg, degrade
+from semfidelity.training.labels import ERROR_COLUMN
 
 __all__ = [
     "NO_CHANGE_KINDS",
@@ -182,7 +183,8 @@ def make_pairs(
     ``chain`` picks the degradation of the ``chain`` no-change kind: ``"semfid"`` (ours) or
     ``"bsrgan"`` (BSRGAN's model at x4, resized back; :func:`degrade`).
 
-    Returns the path of the CSV. The CSV has the columns ``reference,distorted,label,mask``
+    Returns the path of the CSV. The CSV has the columns
+    ``reference,distorted,semantic_error,mask`` (1 = semantic change)
     plus ``kind`` and ``source`` (ignored by the loader). The same arguments give the same
     files.
     """
@@ -252,7 +254,7 @@ def make_pairs(
     csv_path = out / "pairs.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["reference", "distorted", "label", "mask", "kind", "source"])
+        writer.writerow(["reference", "distorted", ERROR_COLUMN, "mask", "kind", "source"])
         for row in rows:
             writer.writerow(
                 [row.reference, row.distorted, f"{row.label:g}", row.mask, row.kind, row.source]

@@ -29,7 +29,7 @@ def _write_pair(folder, h, w, box, *, label=1, mask=True, seed=0):
         m[top : bottom + 1, left : right + 1] = 255
         Image.fromarray(m).save(folder / "mask.png")
         row += "mask.png"
-    (folder / "pairs.csv").write_text("reference,distorted,label,mask\n" + row + "\n")
+    (folder / "pairs.csv").write_text("reference,distorted,semantic_error,mask\n" + row + "\n")
     return folder / "pairs.csv"
 
 

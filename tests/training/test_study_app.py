@@ -103,11 +103,11 @@ def test_yesno_export_feeds_mos_and_semfid_eval(store, tmp_path):
                 answer = "yes" if it.trap == "no" else "no"
             store.vote(rater, i, answer)
     out = tmp_path / "study" / "votes.csv"
-    assert study_main(["export", "--db", str(store.path), "--out", str(out),
+    assert study_main(["export", "--db", str(store.path), "--out", str(out), "--min-votes", "1",
                        "--labels", str(out.parent / "pairs.csv")]) == 0  # fmt: skip
-    s = mos_from_votes(out, tmp_path / "study" / "pairs2.csv")
+    s = mos_from_votes(out, tmp_path / "study" / "pairs2.csv", min_votes=1)
     assert s.raters_dropped == ("eve",) and s.raters_kept == ("ann", "bob") and s.n_pairs == 3
-    labels = {r["distorted"].rsplit("/", 1)[1]: float(r["label"])
+    labels = {r["distorted"].rsplit("/", 1)[1]: float(r["semantic_error"])
               for r in csv.DictReader(open(out.parent / "pairs.csv"))}  # fmt: skip
     assert labels == {"bird.png": 1.0, "butterfly.png": 0.0, "head.png": 0.0}
     res = evaluate_metrics(["psnr"], out.parent / "pairs.csv", progress=False)

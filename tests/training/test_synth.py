@@ -24,9 +24,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_pairs_from_real_images_are_balanced_and_loadable(train_csv):
     rows = _rows(train_csv)
     assert len(rows) == 96
-    labels = [float(r["label"]) for r in rows]
+    labels = [float(r["semantic_error"]) for r in rows]
     assert labels.count(1.0) == 48 and labels.count(0.0) == 48
-    kinds = {r["kind"] for r in rows if r["label"] == "0"}
+    kinds = {r["kind"] for r in rows if r["semantic_error"] == "0"}
     assert len(kinds) >= 5 and kinds <= set(NO_CHANGE_KINDS)
     ds = PairDataset(train_csv)
     assert ds[0]["reference"].shape == (3, 64, 64)

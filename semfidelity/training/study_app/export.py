@@ -1,8 +1,10 @@
 """Votes out of the study: the votes CSV of :mod:`semfidelity.training.study`, and 2AFC
 preferences in the form ``fit_tws_weights(components, human, kind="pairwise")`` takes.
 
-``yesno`` studies export ``rater,reference,distorted,vote,trap`` (read by ``mos_from_votes``,
-whose pair CSV ``semfid-train`` and ``semfid-eval`` read); ``2afc`` studies export
+``yesno`` studies export ``rater,reference,distorted,semantic_error,trap`` (the answer to
+"does it contain a semantic error?", so the column declares the library's orientation: ``yes``
+= semantic error; read by ``mos_from_votes``, whose pair CSV ``semfid-train`` and
+``semfid-eval`` read); ``2afc`` studies export
 ``rater,reference,a,b,choice,trap``. Paths are written relative to the CSV's folder.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from semfidelity.training.labels import ERROR_COLUMN
 from semfidelity.training.study_app.store import StudyStore
 
 __all__ = ["export_votes", "preferences_from_votes"]
@@ -34,7 +37,7 @@ def export_votes(store: StudyStore, out_csv: str | os.PathLike) -> int:
     base = out.resolve().parent
     items = store.items()
     yesno = store.question == "yesno"
-    head = ["rater", "reference", "distorted", "vote", "trap"]
+    head = ["rater", "reference", "distorted", ERROR_COLUMN, "trap"]
     if not yesno:
         head = ["rater", "reference", "a", "b", "choice", "trap"]
     tmp = out.with_name(out.name + ".tmp")
