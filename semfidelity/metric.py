@@ -55,11 +55,8 @@ _UNIT_BITS = {
 
 
 def _in_unit_range(x: torch.Tensor) -> bool:
-    """Whether every value of ``x`` is in [+0.0, 1.0] (so none is NaN or Inf).
-
-    One integer min/max pass and one sync: on CPU about 3x faster than a float ``aminmax``
-    (no NaN handling). ``False`` sends the caller to the exact float check.
-    """
+    """Whether every value of ``x`` is in [+0.0, 1.0] (so none is NaN or Inf): one integer
+    min/max pass, on CPU ~3x faster than a float ``aminmax``; ``False``: do the exact check."""
     kind = _UNIT_BITS.get(x.dtype)
     if kind is None:
         return False
@@ -190,7 +187,7 @@ class Metric(nn.Module):
         return out
 
     # --------------------------------------------------------------- validation
-    def _check(self, x: torch.Tensor, name: str) -> torch.Tensor:
+    def _check(self, x: torch.Tensor, name: str, values: bool = True) -> torch.Tensor:
         c = x.shape[1]
         if c == 4:
             raise ValueError(
@@ -212,10 +209,18 @@ class Metric(nn.Module):
                 f"{name}: image of size {h}x{w} is smaller than the minimum {self.min_size}x"
                 f"{self.min_size} that metric {self.spec.name!r} needs"
             )
-        if _in_unit_range(x):
-            return x.expand(-1, 3, -1, -1) if c == 1 else x
-        # Exact extremes for the message (or for loss mode's wider range; -0.0 also lands here).
-        # NaN propagates into both, +-Inf shows in one.
+        if values:
+            self._check_values(x, name)
+        if c == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return x
+
+    def _check_values(self, x: torch.Tensor, name: str, in_unit_range: bool | None = None) -> None:
+        """Refuse NaN/Inf and values outside [0, 1] (``LOSS_RANGE`` in loss mode); a caller that
+        ran the bit check in its own pass passes its answer as ``in_unit_range``."""
+        if in_unit_range if in_unit_range is not None else _in_unit_range(x):
+            return
+        # Exact extremes (message, loss mode's range, -0.0); NaN shows in both, +-Inf in one.
         lo, hi = torch.stack(torch.aminmax(x)).tolist()
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{name}: contains NaN or Inf values")
@@ -232,26 +237,27 @@ class Metric(nn.Module):
                 f"{name}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}"
                 f"{mode if self.as_loss else ''}"
             )
-        if c == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return x
 
     def prepare(
-        self, pred: ImageLike, target: ImageLike | None
+        self, pred: ImageLike, target: ImageLike | None, check_values: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Convert, validate and move both inputs; returns float32 NCHW RGB tensors.
+
+        ``check_values=False`` leaves the NaN/range check to the caller (``_check_values``).
 
         ``target`` keeps batch 1 when it is broadcast over a larger ``pred`` batch, so that a
         metric can compute reference-side work (e.g. an embedding) once.
         """
         p = as_tensor(pred, "pred")
-        p = self._check(p, "pred").to(self._device, torch.float32, non_blocking=True)
+        p = self._check(p, "pred", check_values).to(self._device, torch.float32, non_blocking=True)
         if target is None:
             if self.spec.requires_reference:
                 raise ValueError(f"target: metric {self.spec.name!r} requires a reference image")
             return p, None
         t = as_tensor(target, "target")
-        t = self._check(t, "target").to(self._device, torch.float32, non_blocking=True)
+        t = self._check(t, "target", check_values).to(
+            self._device, torch.float32, non_blocking=True
+        )
         if p.shape[-2:] != t.shape[-2:]:
             raise ValueError(
                 f"pred and target must have the same height and width, got pred "
